@@ -230,7 +230,15 @@ export class PoolOpRepository {
     return row === undefined ? undefined : opFromRow(row);
   }
 
-  list(filter: { status?: PoolOpStatus; iteration?: number } = {}): StoredPoolOp[] {
+  count(status?: PoolOpStatus): number {
+    const row =
+      status === undefined
+        ? this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM pool_ops').get()
+        : this.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM pool_ops WHERE status = ?').get(status);
+    return row?.n ?? 0;
+  }
+
+  list(filter: { status?: PoolOpStatus; iteration?: number; limit?: number } = {}): StoredPoolOp[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (filter.status !== undefined) {
@@ -242,8 +250,8 @@ export class PoolOpRepository {
       params.push(filter.iteration);
     }
     return this.db
-      .prepare<(string | number)[], PoolOpRow>(`SELECT * FROM pool_ops ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`)
-      .all(...params)
+      .prepare<(string | number)[], PoolOpRow>(`SELECT * FROM pool_ops ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`)
+      .all(...params, filter.limit ?? -1)
       .map(opFromRow);
   }
 

@@ -204,6 +204,12 @@ export class TrajectoryRepository {
     };
   }
 
+  /** One trajectory's summary row, without loading its steps. */
+  summary(id: string): TrajectorySummary | undefined {
+    const row = this.getRow.get(id);
+    return row === undefined ? undefined : summaryFromRow(row);
+  }
+
   list(filter: TrajectoryFilter = {}): TrajectorySummary[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
