@@ -66,6 +66,35 @@ function workspaceOf(file: FileContext): string | undefined {
   }
 }
 
+/**
+ * A tool result as Copilot Chat stores it: `{content: [part]}` where a part is a text part
+ * (`{value: string}`) or a prompt-tsx element tree (`{value: {node: {children: [...]}}}`) whose text
+ * leaves are `{type: 2, text, lineBreakBefore}` (seen in real sessions of Copilot Chat 0.31–0.37).
+ */
+function toolResultText(output: JsonRecord): string {
+  const out: string[] = [];
+  const walk = (node: unknown, depth: number): void => {
+    const n = asRecord(node);
+    if (!n || depth > 64) return;
+    const text = str(n.text);
+    if (n.type === 2 && text !== undefined) {
+      if (n.lineBreakBefore === true && out.length > 0) out.push('\n');
+      out.push(text);
+      return;
+    }
+    for (const child of asArray(n.children)) walk(child, depth + 1);
+  };
+  for (const raw of asArray(output.content)) {
+    const part = asRecord(raw);
+    if (!part) continue;
+    const value = part.value;
+    if (typeof value === 'string') out.push(value);
+    else if (asRecord(value)?.node !== undefined) walk(asRecord(value)?.node, 0);
+    else out.push(textOf(part));
+  }
+  return out.length > 0 ? out.join('') : textOf(output.content);
+}
+
 function responseText(parts: readonly unknown[]): string {
   const out: string[] = [];
   for (const raw of parts) {
@@ -104,7 +133,7 @@ function feedRequest(builder: TrajectoryBuilder, request: JsonRecord): void {
         const id = builder.call(str(call.name) ?? 'unknown', parseArguments(call.arguments), str(call.id), options);
         const output = asRecord(results[id]);
         if (output) {
-          const content = textOf(output.content);
+          const content = toolResultText(output);
           builder.observe({ callId: id, content, isError: /^ERROR:|^Error:/u.test(content) }, at);
         }
       }

@@ -23,6 +23,52 @@ describe('copilotChat adapter', () => {
   });
 });
 
+describe('copilotChat adapter on real sessions (git-ai-project/git-ai fixtures, Apache-2.0)', () => {
+  const real = (name: string) => parseFixture('copilot-chat', 'copilot-chat', 'workspaceStorage', 'git-ai-real', 'chatSessions', name).trajectories;
+
+  it('reads a real agent session (.json, Copilot Chat with claude-sonnet-4): rounds, calls, prompt-tsx results', () => {
+    const [t, ...rest] = real('copilot_session_simple.json');
+    assert.equal(rest.length, 0);
+    assert.equal(t!.sessionId, '331fed7f-cfd6-409c-8502-06a56322b636');
+    assert.equal(t!.task, 'What can you help me with?');
+    assert.equal(t!.model, 'copilot/claude-sonnet-4');
+    assert.equal(t!.steps.length, 5);
+    const calls = t!.steps.flatMap((s) => s.toolCalls);
+    assert.deepEqual(calls.map((c) => c.name), ['replace_string_in_file', 'grep_search']);
+    assert.equal(calls[1]!.id, 'toolu_vrtx_01QZ8eYAhaNiLjhip28kHbk7__vscode-1759845028971');
+    assert.deepEqual(calls[1]!.arguments, { query: 'Bonjour', isRegexp: false });
+    const observations = t!.steps.flatMap((s) => s.observations);
+    assert.deepEqual(observations.map((o) => o.callId), calls.map((c) => c.id));
+    // The results are prompt-tsx element trees; their text leaves are what the model saw.
+    assert.match(observations[0]!.content, /^The following files were successfully edited:\n\/Users\/svarlamov\/projects\/testing-git\/index\.ts/u);
+    assert.match(observations[1]!.content, /1 match/u);
+    assert.match(observations[1]!.content, /console\.log\('Bonjour'\);/u);
+    assert.ok(observations.every((o) => !o.isError));
+    assert.equal(t!.startedAt, '2025-10-07T13:50:46.680Z');
+    assert.equal(t!.outcome.label, 'unknown');
+    assert.deepEqual(danglingCallIds(t!), []);
+  });
+
+  it('replays a real operation log (.jsonl, Copilot Chat 0.37.1 with gpt-4o): snapshot, sets and appended requests', () => {
+    const [t, ...rest] = real('copilot_session_multiline.jsonl');
+    assert.equal(rest.length, 0);
+    assert.equal(t!.sessionId, '7de89a80-6d93-43e7-be0a-0a9afe980198');
+    assert.equal(t!.task, 'Add a joke about 7sadfh32u23gdaWF to jokes.csv');
+    assert.equal(t!.model, 'copilot/gpt-4o');
+    assert.equal(t!.steps.length, 4);
+    const calls = t!.steps.flatMap((s) => s.toolCalls);
+    assert.deepEqual(calls.map((c) => c.name), ['read_file', 'insert_edit_into_file']);
+    assert.equal(calls[0]!.arguments.filePath, '/Users/svarlamov/projects/testing-git/jokes.csv');
+    const observations = t!.steps.flatMap((s) => s.observations);
+    assert.deepEqual(observations.map((o) => o.callId), calls.map((c) => c.id));
+    assert.match(observations[0]!.content, /id,setup,punchline/u);
+    // The second request arrives as a kind-2 append to ["requests"].
+    assert.match(t!.steps[3]!.text ?? '', /has been successfully added/u);
+    assert.equal(t!.endedAt, '2026-02-08T20:43:37.096Z');
+    assert.deepEqual(danglingCallIds(t!), []);
+  });
+});
+
 describe('cline and roo adapters', () => {
   it('parses XML tool calls and their results, exit codes, usage and the completion', () => {
     const t = parseFixture('cline', 'cline', 'saoudrizwan.claude-dev', 'tasks', '1759400100000', 'api_conversation_history.json').trajectories[0]!;
