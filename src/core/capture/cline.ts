@@ -22,7 +22,10 @@ const TOOLS = [
 const TOOL_BLOCK = new RegExp(`<(${TOOLS.join('|')})>([\\s\\S]*?)(?:</\\1>|$)`, 'gu');
 const PARAM = /<([a-z_]+)>([\s\S]*?)<\/\1>/gu;
 // "[execute_command for 'npm test'] Result:" (Cline), "[read_file for 'a.ts']\nFile: …" (Roo Code), "[attempt_completion] Result:".
-const RESULT = new RegExp(`^\\[(${TOOLS.join('|')})(?: for '[\\s\\S]*?')?[^\\]\\n]*\\](?: Result:)?`, 'u');
+// With " Result:" any tool name is accepted: real Cline answers its `use_subagents` call with "[subagents] Result:".
+const RESULT = new RegExp(`^\\[(?:(${TOOLS.join('|')})(?: for '[\\s\\S]*?')?[^\\]\\n]*\\](?: Result:)?|([a-z_]+)(?: for '[\\s\\S]*?')?\\] Result:)`, 'u');
+// Boilerplate Cline adds to user turns: not something the user said.
+const BOILERPLATE = /^\s*(?:\[TASK RESUMPTION\]|# task_progress|The user has provided feedback on the results\.|New instructions for task continuation:\s*$|\(The user did not provide a new message)/u;
 
 function parseXmlCalls(text: string): { calls: { name: string; args: Record<string, unknown> }[]; rest: string; thinking: string } {
   const calls: { name: string; args: Record<string, unknown> }[] = [];
@@ -61,7 +64,8 @@ function feedUser(builder: TrajectoryBuilder, content: unknown, at: string | und
     const body = pending.text.join('\n').trim();
     const exitCode = exitCodeFromText(body);
     const isError = /^(The user denied this operation|\[ERROR\]|Error:|The tool execution failed)/mu.test(body) || (exitCode !== undefined && exitCode !== 0);
-    builder.observe({ callId: builder.pendingCall(pending.name), content: body, isError, exitCode }, at);
+    const callId = builder.pendingCall(pending.name) ?? builder.pendingCall(`use_${pending.name}`);
+    builder.observe({ callId, content: body, isError, exitCode }, at);
     pending = undefined;
   };
   for (const raw of blocks) {
@@ -75,10 +79,11 @@ function feedUser(builder: TrajectoryBuilder, content: unknown, at: string | und
     const text = str(block.text);
     if (text === undefined) continue;
     if (/^\s*<environment_details>/u.test(text)) continue;
+    if (BOILERPLATE.test(text) && !/<(?:feedback|user_message|answer)>/u.test(text)) continue;
     const result = RESULT.exec(text);
     if (result) {
       flush();
-      pending = { name: result[1] ?? 'unknown', text: [text.slice(result[0].length)] };
+      pending = { name: result[1] ?? result[2] ?? 'unknown', text: [text.slice(result[0].length)] };
       continue;
     }
     if (pending) {
@@ -114,7 +119,7 @@ function feedAssistant(builder: TrajectoryBuilder, content: unknown, at: string 
 }
 
 /** Timestamps, the model, token counts, errors and the completion from the UI event log. */
-function readUiMessages(builder: TrajectoryBuilder, ui: readonly unknown[]): string | undefined {
+function readUiMessages(builder: TrajectoryBuilder, ui: readonly unknown[]): { model: string | undefined; sawUsage: boolean } {
   let model: string | undefined;
   let input = 0;
   let output = 0;
@@ -149,7 +154,7 @@ function readUiMessages(builder: TrajectoryBuilder, ui: readonly unknown[]): str
     }
   }
   if (sawUsage) builder.totalUsage({ inputTokens: input, outputTokens: output, cacheReadTokens: cacheRead, cacheWriteTokens: cacheWrite });
-  return model;
+  return { model, sawUsage };
 }
 
 function parseTask(source: TrajectorySource) {
@@ -164,7 +169,7 @@ function parseTask(source: TrajectorySource) {
     const builder = new TrajectoryBuilder(source, taskId);
     builder.sourcePath = file.path;
     const ui = readJson(file, 'ui_messages.json');
-    const model = readUiMessages(builder, asArray(ui));
+    const { model, sawUsage: sawUiUsage } = readUiMessages(builder, asArray(ui));
     if (model !== undefined) builder.model = model;
     const item = asRecord(readJson(file, 'history_item.json'));
     const cwd = str(item?.workspace) ?? str(item?.cwdOnTaskInitialization);
@@ -173,7 +178,16 @@ function parseTask(source: TrajectorySource) {
       const message = asRecord(raw);
       if (!message) continue;
       const at = isoTime(message.ts);
-      if (str(message.role) === 'assistant') feedAssistant(builder, message.content, at, model);
+      if (str(message.role) === 'assistant') {
+        // Newer Cline writes the model and the request's token counts on each assistant message.
+        const messageModel = str(asRecord(message.modelInfo)?.modelId) ?? model;
+        if (builder.model === undefined && messageModel !== undefined) builder.model = messageModel;
+        feedAssistant(builder, message.content, at, messageModel);
+        const tokens = asRecord(asRecord(message.metrics)?.tokens);
+        if (tokens && !sawUiUsage) {
+          builder.stepUsage({ inputTokens: num(tokens.prompt) ?? 0, outputTokens: num(tokens.completion) ?? 0, cacheReadTokens: num(tokens.cached) ?? 0, cacheWriteTokens: 0 });
+        }
+      }
       else if (str(message.role) === 'user') {
         if (builder.workspace === undefined) {
           const env = /# Current Working Directory \((.+?)\) Files/u.exec(textOf(message.content));

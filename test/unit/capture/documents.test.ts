@@ -97,6 +97,29 @@ describe('cline and roo adapters', () => {
     assert.match(t.steps[0]!.observations[0]!.content, /^File: src\/a\.ts/u);
   });
 
+  it('links native tool_use ids to "[name for …] Result:" text, and reads per-message model and metrics (shape of Cline 3.x native tool calling)', () => {
+    // Written by us after the shape of a real, unlicensed public task file (mike4567/MRA04242026,
+    // api_conversation_history.json at 7644913): tool_use blocks carry ids, yet results come back as user text.
+    const history = JSON.stringify([
+      { role: 'user', content: [{ type: 'text', text: '<task>\nlook around\n</task>' }], ts: 1777073160794 },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'tooluse_A', name: 'use_subagents', input: { prompt_1: 'map the repo' }, call_id: 'tooluse_A' }], modelInfo: { modelId: 'claude_4_5_opus', providerId: 'openai', mode: 'plan' }, metrics: { tokens: { prompt: 100, completion: 10, cached: 5 } }, ts: 1777073173494 },
+      { role: 'user', content: [{ type: 'text', text: '[subagents] Result:\nTotal: 1' }, { type: 'text', text: '[TASK RESUMPTION] This task was interrupted 3 days ago.' }], ts: 1777073180000 },
+      { role: 'assistant', content: [
+        { type: 'tool_use', id: 'tooluse_B', name: 'read_file', input: { path: 'a.ts' } },
+        { type: 'tool_use', id: 'tooluse_C', name: 'read_file', input: { path: 'b.ts' } },
+      ], modelInfo: { modelId: 'claude_4_5_opus' }, metrics: { tokens: { prompt: 200, completion: 20, cached: 0 } }, ts: 1777073190000 },
+      { role: 'user', content: [{ type: 'text', text: "[read_file for 'a.ts'] Result:\n1 | a" }, { type: 'text', text: "[read_file for 'b.ts'] Result:\n1 | b" }], ts: 1777073200000 },
+    ]);
+    const t = parseBytes('cline', '/x/saoudrizwan.claude-dev/tasks/1777073160794/api_conversation_history.json', history).trajectories[0]!;
+    assert.equal(t.model, 'claude_4_5_opus');
+    assert.deepEqual(t.usage, { inputTokens: 300, outputTokens: 30, cacheReadTokens: 5, cacheWriteTokens: 0 });
+    const observations = t.steps.flatMap((s) => s.observations);
+    assert.deepEqual(observations.map((o) => o.callId), ['tooluse_A', 'tooluse_B', 'tooluse_C']);
+    assert.deepEqual(observations.map((o) => o.content), ['Total: 1', '1 | a', '1 | b']);
+    assert.equal(t.steps[0]!.userMessages, undefined);
+    assert.deepEqual(danglingCallIds(t), []);
+  });
+
   it('reads native tool_use blocks in a Roo Code task', () => {
     const t = parseFixture('roo', 'roo', 'rooveterinaryinc.roo-cline', 'tasks', '1761000000000', 'api_conversation_history.json').trajectories[0]!;
     assert.equal(t.source, 'roo');
