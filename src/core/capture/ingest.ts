@@ -286,7 +286,7 @@ export class Ingestor {
       }
     }
     this.store.transaction(() => {
-      for (const t of latest.values()) this.store.trajectories.upsert(t);
+      this.store.trajectories.upsertMany([...latest.values()]);
       for (const p of batch) this.store.sources.upsert(p.source);
     });
     this.report.timings.storeMs += performance.now() - storeStart;
