@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.tools/**', '.venv/**', 'trainer/**', 'bench/.work/**', '.vscode-test/**'] },
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.tools/**', '.venv/**', '.cache/**', 'trainer/**', 'bench/.work/**', '.vscode-test/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -88,6 +88,26 @@ export const config = {
   llmProvider(): LlmProvider {
     return oneOf(section().get<unknown>('llm.provider'), ['auto', 'vscode-lm', 'openai-compatible', 'local'], 'auto');
   },
+  /** The OpenAI-compatible endpoint (Ollama, vLLM, LM Studio, llama.cpp server); empty when none is set. */
+  llmBaseUrl(): string {
+    const value = section().get<unknown>('llm.baseUrl');
+    return typeof value === 'string' ? value.trim().replace(/\/+$/u, '') : '';
+  },
+  llmModel(): string {
+    const value = section().get<unknown>('llm.model');
+    return typeof value === 'string' ? value.trim() : '';
+  },
+  llmTimeoutMs(): number {
+    return positiveInt(section().get<unknown>('llm.timeoutSeconds'), 120, 3600) * 1000;
+  },
+  /** How many distinct trajectories a mined pattern needs before it is proposed. */
+  minSupport(): number {
+    return positiveInt(section().get<unknown>('experience.minSupport'), 2, 1000);
+  },
+  /** The pool cap of the paper: additions beyond it are dropped with a reason. */
+  maxPoolSize(): number {
+    return positiveInt(section().get<unknown>('experience.maxPoolSize'), 50, 10_000);
+  },
   /** Calls `listener` when any Internalize setting changes. */
   onDidChange(listener: (event: vscode.ConfigurationChangeEvent) => void): vscode.Disposable {
     return vscode.workspace.onDidChangeConfiguration((event) => {

@@ -4,13 +4,18 @@ import * as vscode from 'vscode';
 import { registerAboutCommands } from './commands/about.js';
 import { registerCaptureCommands } from './commands/capture.js';
 import { registerDistillCommands } from './commands/distill.js';
+import { registerExportCommand } from './commands/exportPrinciples.js';
 import { registerPendingCommands } from './commands/pending.js';
+import { registerPrincipleCommands } from './commands/principles.js';
 import { registerStoreCommands } from './commands/store.js';
+import { registerSummarizeCommand } from './commands/summarize.js';
 import { registerTrajectoryCommands } from './commands/trajectories.js';
 import { config } from './config.js';
 import { InternalizeContext } from './context.js';
 import { describeError } from './errors.js';
+import { registerModelCommands } from './llm/models.js';
 import { registerViews } from './views/register.js';
+import { registerPoolCommands } from './webviews/poolsPanel.js';
 
 let ctx: InternalizeContext | undefined;
 
@@ -24,6 +29,11 @@ export function activate(extension: vscode.ExtensionContext): void {
   registerTrajectoryCommands(context);
   registerCaptureCommands(context);
   registerDistillCommands(context);
+  registerSummarizeCommand(context);
+  registerPrincipleCommands(context);
+  registerExportCommand(context);
+  registerPoolCommands(context);
+  registerModelCommands(context);
   registerPendingCommands(context);
   context.push(
     config.onDidChange((event) => {

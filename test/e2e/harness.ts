@@ -52,6 +52,8 @@ export interface EditorOptions {
   readonly homeFiles?: Readonly<Record<string, string>>;
   /** Extra user settings; a function gets the throwaway folders so settings can point into them. */
   readonly settings?: Readonly<Record<string, unknown>> | ((folders: { workspace: string; home: string }) => Record<string, unknown>);
+  /** Runs before the editor starts, with its throwaway folders (e.g. to build a database there). */
+  readonly prepare?: (folders: { workspace: string; home: string }) => void;
   /** Extra environment for the editor (and so the extension host). */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -90,6 +92,7 @@ export class Editor {
       mkdirSync(join(workspace, name, '..'), { recursive: true });
       writeFileSync(join(workspace, name), content);
     }
+    options.prepare?.({ workspace, home });
     writeFileSync(
       join(userData, 'User', 'settings.json'),
       JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off', ...(typeof options.settings === 'function' ? options.settings({ workspace, home }) : options.settings) }),

@@ -71,9 +71,9 @@ describe('Internalize in a real editor', { timeout: 240_000 }, () => {
   });
 
   step('a command whose capability is not built says so', async () => {
-    await editor.runCommand('Internalize: Compare Iterations');
+    await editor.runCommand('Internalize: Preview Injection');
     const text = await editor.notification(/not available in this build yet/u);
-    assert.match(text, /iteration ledger/u);
+    assert.match(text, /injection planner/u);
   });
 
   step('Capture Now reads a real Claude Code log into the Trajectories view', async () => {

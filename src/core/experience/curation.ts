@@ -189,3 +189,32 @@ function mergeEvidence(a: readonly EvidenceRef[], b: readonly EvidenceRef[]): Ev
   }
   return out;
 }
+
+/** The user rewrites an accepted principle: one UPDATE op, applied. */
+export function editPrinciple(store: Store, id: string, text: string, rationale = 'Edited by the user.'): number {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new CurationError('A principle cannot be empty.');
+  const [opId] = proposeOps(store, [{ kind: 'UPDATE', principleId: id, text: trimmed, rationale, evidence: [] }], { origin: 'manual' });
+  if (opId === undefined) throw new CurationError('The edit was not recorded.');
+  applyOp(store, opId);
+  return opId;
+}
+
+function normalized(text: string): string {
+  return text.trim().toLowerCase().replace(/\s+/gu, ' ');
+}
+
+/**
+ * Drops ADD proposals whose text the pool already has in any status: an accepted principle need
+ * not be proposed twice, and one the user rejected must not come back every time the miner runs.
+ */
+export function withoutKnown(store: Store, ops: readonly ProposedOp[]): ProposedOp[] {
+  const known = new Set(store.principles.list().map((p) => normalized(p.text)));
+  return ops.filter((op) => {
+    if (op.kind !== 'ADD') return true;
+    const key = normalized(op.text);
+    if (known.has(key)) return false;
+    known.add(key);
+    return true;
+  });
+}

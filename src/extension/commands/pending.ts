@@ -6,10 +6,7 @@ import type { InternalizeContext } from '../context.js';
  * pretending; each entry is removed when its capability lands.
  */
 const PENDING: readonly { command: string; title: string; arrivesWith: string }[] = [
-  { command: 'internalize.summarize', title: 'Summarize Trajectories into Principles', arrivesWith: 'principle extraction (experience pipeline and offline miner)' },
-  { command: 'internalize.exportPrinciples', title: 'Export Principles…', arrivesWith: 'principle curation and export' },
   { command: 'internalize.previewInjection', title: 'Preview Injection', arrivesWith: 'the step-wise injection planner' },
-  { command: 'internalize.compareIterations', title: 'Compare Iterations', arrivesWith: 'the iteration ledger' },
 ];
 
 export function registerPendingCommands(ctx: InternalizeContext): void {

@@ -1,21 +1,35 @@
 import * as vscode from 'vscode';
-import type { Principle, PrincipleStatus } from '../../core/principle.js';
+import { checkSpecificity } from '../../core/experience/specificity.js';
+import type { EvidenceRef, PoolOpKind, Principle, PrincipleStatus } from '../../core/principle.js';
+import type { StoredPoolOp } from '../../core/store/index.js';
 import type { InternalizeContext } from '../context.js';
 
-type Node = { kind: 'status'; status: PrincipleStatus; count: number } | { kind: 'principle'; principle: Principle };
+/**
+ * The Principles view: proposed changes to review first, then the pool by status. Every row that
+ * has evidence expands into the trajectory steps it came from; a click opens the step.
+ */
+export type PrincipleNode =
+  | { readonly kind: 'proposals'; readonly count: number }
+  | { readonly kind: 'status'; readonly status: Exclude<PrincipleStatus, 'proposed'>; readonly count: number }
+  | { readonly kind: 'op'; readonly op: StoredPoolOp; readonly principle?: Principle }
+  | { readonly kind: 'principle'; readonly principle: Principle }
+  | { readonly kind: 'evidence'; readonly parent: string; readonly ref: EvidenceRef; readonly title: string };
 
-const GROUPS: readonly { status: PrincipleStatus; label: string; icon: string }[] = [
-  { status: 'proposed', label: 'Proposed', icon: 'lightbulb' },
+const GROUPS: readonly { status: Exclude<PrincipleStatus, 'proposed'>; label: string; icon: string }[] = [
   { status: 'accepted', label: 'Accepted', icon: 'check' },
   { status: 'rejected', label: 'Rejected', icon: 'close' },
   { status: 'retired', label: 'Retired', icon: 'archive' },
 ];
 
-/** Tree rows are paged so that a pool of 10,000 principles never builds 10,000 items at once. */
-const PAGE = 500;
+const OP_ICON: Record<PoolOpKind, string> = { ADD: 'diff-added', UPDATE: 'diff-modified', DELETE: 'diff-removed', MERGE: 'merge' };
 
-export class PrinciplesProvider implements vscode.TreeDataProvider<Node> {
-  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+/** Tree rows are paged so that a pool of 10,000 principles never builds 10,000 items at once. */
+export const PAGE = 500;
+/** Evidence rows per principle; the rest are counted in the tooltip. */
+const EVIDENCE_ROWS = 20;
+
+export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode> {
+  private readonly changed = new vscode.EventEmitter<PrincipleNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
   constructor(private readonly ctx: InternalizeContext) {
@@ -27,35 +41,133 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<Node> {
     );
   }
 
-  getChildren(node?: Node): Node[] {
+  getChildren(node?: PrincipleNode): PrincipleNode[] {
     const store = this.ctx.tryStore();
     if (store === undefined) return [];
     if (node === undefined) {
-      return GROUPS.map((g) => ({ kind: 'status' as const, status: g.status, count: store.principles.count(g.status) })).filter((g) => g.count > 0);
+      const pending = store.poolOps.count('proposed');
+      const groups: PrincipleNode[] = GROUPS.map((g) => ({ kind: 'status' as const, status: g.status, count: store.principles.count(g.status) })).filter((g) => g.count > 0);
+      return pending > 0 ? [{ kind: 'proposals', count: pending }, ...groups] : groups;
     }
-    if (node.kind === 'status') return store.principles.list({ status: node.status, limit: PAGE }).map((principle) => ({ kind: 'principle', principle }));
-    return [];
+    switch (node.kind) {
+      case 'proposals':
+        return store.poolOps.list({ status: 'proposed', limit: PAGE }).map((op) => ({ kind: 'op', op, principle: store.principles.get(op.principleId) }));
+      case 'status':
+        return store.principles.list({ status: node.status, limit: PAGE }).map((principle) => ({ kind: 'principle', principle }));
+      case 'op':
+        return this.evidenceRows(node.op.principleId, node.op.evidence.length > 0 ? node.op.evidence : (node.principle?.evidence ?? []));
+      case 'principle':
+        return this.evidenceRows(node.principle.id, node.principle.evidence);
+      case 'evidence':
+        return [];
+    }
   }
 
-  getTreeItem(node: Node): vscode.TreeItem {
-    if (node.kind === 'status') {
-      const group = GROUPS.find((g) => g.status === node.status);
-      const item = new vscode.TreeItem(group?.label ?? node.status, node.status === 'proposed' || node.status === 'accepted' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
-      item.iconPath = new vscode.ThemeIcon(group?.icon ?? 'circle-outline');
-      item.description = node.count > PAGE ? `${String(PAGE)} of ${String(node.count)}` : String(node.count);
-      return item;
-    }
-    const p = node.principle;
-    const item = new vscode.TreeItem(p.text, vscode.TreeItemCollapsibleState.None);
-    item.id = p.id;
-    item.description = [p.id, p.scope === 'global' ? undefined : p.scope, p.granularity === 'instance' ? 'instance-level' : undefined].filter((x) => x !== undefined).join(' · ');
-    const tooltip = new vscode.MarkdownString();
-    tooltip.appendMarkdown(`**${p.id}** · ${p.status} · ${p.origin}${p.model === undefined ? '' : ` (${p.model})`}\n\n`);
-    tooltip.appendText(p.text);
-    if (p.when !== '') tooltip.appendMarkdown(`\n\n*When:* ${p.when}`);
-    tooltip.appendMarkdown(`\n\nEvidence: ${String(p.evidence.length)} step(s) · helpful ${String(p.helpful)} · harmful ${String(p.harmful)}`);
-    item.tooltip = tooltip;
-    item.contextValue = `principle.${p.status}`;
-    return item;
+  private evidenceRows(parent: string, evidence: readonly EvidenceRef[]): PrincipleNode[] {
+    const store = this.ctx.tryStore();
+    return evidence.slice(0, EVIDENCE_ROWS).map((ref) => {
+      const task = store?.trajectories.summary(ref.trajectoryId)?.task;
+      return { kind: 'evidence', parent, ref, title: task === undefined ? `${ref.trajectoryId} (no longer stored)` : task.replace(/\s+/gu, ' ').slice(0, 100) };
+    });
   }
+
+  getTreeItem(node: PrincipleNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'proposals': {
+        const item = new vscode.TreeItem('Proposed changes', vscode.TreeItemCollapsibleState.Expanded);
+        item.id = 'group:proposals';
+        item.iconPath = new vscode.ThemeIcon('lightbulb');
+        item.description = node.count > PAGE ? `${String(PAGE)} of ${String(node.count)}` : String(node.count);
+        item.tooltip = 'Accept, edit or reject each change; nothing in the pool changes until you do.';
+        item.contextValue = 'proposals';
+        return item;
+      }
+      case 'status': {
+        const group = GROUPS.find((g) => g.status === node.status);
+        const item = new vscode.TreeItem(group?.label ?? node.status, node.status === 'accepted' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `group:${node.status}`;
+        item.iconPath = new vscode.ThemeIcon(group?.icon ?? 'circle-outline');
+        item.description = node.count > PAGE ? `${String(PAGE)} of ${String(node.count)}` : String(node.count);
+        return item;
+      }
+      case 'op':
+        return opItem(node.op, node.principle);
+      case 'principle':
+        return principleItem(node.principle);
+      case 'evidence': {
+        const step = node.ref.stepIndex === undefined ? '' : ` · step ${String(node.ref.stepIndex + 1)}`;
+        const item = new vscode.TreeItem(node.title, vscode.TreeItemCollapsibleState.None);
+        item.id = `evidence:${node.parent}:${node.ref.trajectoryId}:${String(node.ref.stepIndex ?? '')}`;
+        item.description = step.slice(3);
+        item.iconPath = new vscode.ThemeIcon('references');
+        item.tooltip = `Evidence: trajectory ${node.ref.trajectoryId}${step}`;
+        item.contextValue = 'evidence';
+        item.command = { command: 'internalize.openTrajectory', title: 'Open Trajectory', arguments: [node.ref.trajectoryId, node.ref.stepIndex] };
+        return item;
+      }
+    }
+  }
+}
+
+function specificityNote(text: string | undefined, granularity: string | undefined): string | undefined {
+  if (text === undefined || granularity === 'instance') return undefined;
+  const spans = checkSpecificity(text);
+  return spans.length === 0 ? undefined : `Carries instance details (${spans.map((s) => `${s.reason} "${s.text}"`).join(', ')}); principle-level text should hold for any run.`;
+}
+
+function opItem(op: StoredPoolOp, principle: Principle | undefined): vscode.TreeItem {
+  const text = op.after ?? op.before ?? principle?.text ?? op.principleId;
+  const evidence = op.evidence.length > 0 ? op.evidence : (principle?.evidence ?? []);
+  const item = new vscode.TreeItem(text, evidence.length > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  item.id = `op:${String(op.id)}`;
+  const specific = op.kind === 'DELETE' ? undefined : specificityNote(op.after, principle?.granularity);
+  item.iconPath = new vscode.ThemeIcon(specific === undefined ? OP_ICON[op.kind] : 'warning');
+  const target = op.kind === 'MERGE' ? `${op.principleId} ← ${(op.mergedIds ?? []).join(', ')}` : op.principleId;
+  item.description = [`${op.kind} ${target}`, principle?.origin === 'llm' && principle.model !== undefined ? principle.model : principle?.origin].filter((x) => x !== undefined).join(' · ');
+  const tooltip = new vscode.MarkdownString();
+  tooltip.appendMarkdown(`**${op.kind} ${target}** · proposed ${op.proposedAt.slice(0, 16).replace('T', ' ')}\n\n`);
+  if (op.before !== undefined && op.after !== undefined && op.before !== op.after) {
+    tooltip.appendMarkdown('*Before:* ');
+    tooltip.appendText(op.before);
+    tooltip.appendMarkdown('\n\n*After:* ');
+    tooltip.appendText(op.after);
+  } else {
+    tooltip.appendText(text);
+  }
+  tooltip.appendMarkdown('\n\n*Why:* ');
+  tooltip.appendText(op.rationale);
+  tooltip.appendMarkdown(`\n\nEvidence: ${String(evidence.length)} trajectory step(s)`);
+  if (specific !== undefined) {
+    tooltip.appendMarkdown('\n\n$(warning) ');
+    tooltip.appendText(specific);
+  }
+  tooltip.supportThemeIcons = true;
+  item.tooltip = tooltip;
+  item.contextValue = `op.${op.kind}`;
+  item.accessibilityInformation = { label: `Proposed ${op.kind} of ${target}: ${text}` };
+  return item;
+}
+
+function principleItem(p: Principle): vscode.TreeItem {
+  const item = new vscode.TreeItem(p.text, p.evidence.length > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  item.id = `principle:${p.id}`;
+  const specific = p.status === 'accepted' ? specificityNote(p.text, p.granularity) : undefined;
+  const by = p.origin === 'llm' ? (p.model ?? 'model') : p.origin;
+  item.description = [p.id, p.scope === 'global' ? undefined : p.scope, p.granularity === 'instance' ? 'instance-level' : undefined, by, specific === undefined ? undefined : 'specific'].filter((x) => x !== undefined).join(' · ');
+  if (specific !== undefined) item.iconPath = new vscode.ThemeIcon('warning');
+  const tooltip = new vscode.MarkdownString();
+  tooltip.appendMarkdown(`**${p.id}** · ${p.status} · ${p.origin}${p.model === undefined ? '' : ` (${p.model})`} · scope ${p.scope}\n\n`);
+  tooltip.appendText(p.text);
+  if (p.when !== '') {
+    tooltip.appendMarkdown('\n\n*When:* ');
+    tooltip.appendText(p.when);
+  }
+  tooltip.appendMarkdown(`\n\nEvidence: ${String(p.evidence.length)} step(s) · helpful ${String(p.helpful)} · harmful ${String(p.harmful)} · created in iteration ${String(p.createdIteration)}, changed in ${String(p.updatedIteration)}`);
+  if (specific !== undefined) {
+    tooltip.appendMarkdown('\n\n');
+    tooltip.appendText(specific);
+  }
+  item.tooltip = tooltip;
+  item.contextValue = `principle.${p.status}`;
+  return item;
 }
