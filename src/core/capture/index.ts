@@ -1,7 +1,8 @@
 /** Capture: reading coding agents' logs into normalized, redacted trajectories. */
 export { ADAPTERS, adapterFor, detectFormat, FORMAT_NAMES } from './registry.js';
-export { captureNow, emptyReport, importPaths, Ingestor, type IngestOptions, type IngestReport } from './ingest.js';
+export { captureNow, emptyReport, importPaths, Ingestor, writeBatch, type IngestBatch, type IngestOptions, type IngestReport } from './ingest.js';
 export { configureLocations, currentEnvironment, defaultLocations, watchRoots, type Environment, type SourceLocation } from './locations.js';
 export { createRedactor, type Redactor, type RedactorOptions } from './redaction.js';
+export { importPathsInParallel, isParseWorker, PARSE_ROLE, type ParallelImportOptions } from './parallel.js';
 export { scanLocations, walk } from './scan.js';
 export { CaptureError, FORMAT_IDS, type Adapter, type FormatId, type ParseIssue } from './types.js';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { SourceRecord, Store } from '../store/index.js';
+import { toRows, type SourceRecord, type Store, type TrajectoryRows } from '../store/index.js';
 import type { Trajectory } from '../trajectory.js';
 import { readLines } from './lineReader.js';
 import type { SourceLocation } from './locations.js';
@@ -50,6 +50,26 @@ export interface IngestReport {
 
 export function emptyReport(): IngestReport {
   return { files: 0, unchanged: 0, reread: 0, trajectories: 0, redactions: {}, issues: [], errors: [], timings: { parseMs: 0, redactMs: 0, storeMs: 0 } };
+}
+
+/** What one flush hands to the writer: redacted trajectories and the source offsets they cover. */
+export interface IngestBatch {
+  /** Already serialized into rows on the parsing side, so the writer only binds strings. */
+  readonly rows: TrajectoryRows[];
+  readonly sources: Omit<SourceRecord, 'updatedAt'>[];
+  /** Source records to forget (files that vanished). */
+  readonly removed: string[];
+}
+
+/** Writes one batch in one transaction, so an offset is never ahead of the data it stands for; returns the milliseconds spent. */
+export function writeBatch(store: Store, batch: IngestBatch): number {
+  const started = performance.now();
+  store.transaction(() => {
+    store.trajectories.upsertRows(batch.rows);
+    for (const source of batch.sources) store.sources.upsert(source);
+    for (const path of batch.removed) store.sources.remove(path);
+  });
+  return performance.now() - started;
 }
 
 const HEAD_BYTES = 4096;
@@ -162,16 +182,22 @@ function folderSignature(path: string): { size: number; mtimeMs: number } {
 export class Ingestor {
   readonly report: IngestReport = emptyReport();
   private readonly pending: Pending[] = [];
+  private readonly removed: string[] = [];
   private pendingChars = 0;
   private readonly known = new Map<string, SourceRecord>();
   private readonly maxLineBytes: number;
   private readonly maxDocumentBytes: number;
   private readonly flushChars: number;
 
+  /**
+   * `store` is read (source records, trajectories to resume); batches go to `sink` when given (the
+   * parallel import's parsing thread hands them to the writing thread), else are written to `store`.
+   */
   constructor(
     private readonly store: Store,
     private readonly redactor: Redactor,
     private readonly options: IngestOptions = {},
+    private readonly sink?: (batch: IngestBatch) => Promise<void>,
   ) {
     this.maxLineBytes = options.maxLineBytes ?? 64 << 20;
     this.maxDocumentBytes = options.maxDocumentBytes ?? 256 << 20;
@@ -260,14 +286,23 @@ export class Ingestor {
 
   /** Redacts and writes whatever is still pending. Call once at the end of a run. */
   async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
+    const batch = await this.prepare();
+    if (batch === undefined) return;
+    if (this.sink) await this.sink(batch);
+    else this.report.timings.storeMs += writeBatch(this.store, batch);
+    this.report.trajectories += batch.rows.length;
+  }
+
+  /** Redacts what is pending and turns it into one batch for the writer (undefined when there is nothing). */
+  private async prepare(): Promise<IngestBatch | undefined> {
+    if (this.pending.length === 0 && this.removed.length === 0) return undefined;
     const batch = this.pending.splice(0);
+    const removed = this.removed.splice(0);
     this.pendingChars = 0;
     const all = batch.flatMap((p) => p.items);
     const redactStart = performance.now();
     const redacted = await this.redactor.redact(all);
-    const storeStart = performance.now();
-    this.report.timings.redactMs += storeStart - redactStart;
+    this.report.timings.redactMs += performance.now() - redactStart;
     const before = new Map(all.map((item) => [item.trajectory.id, item.trajectory.redactions ?? {}]));
     // A session can appear twice in one batch (two reads of a growing file): the last build wins.
     const latest = new Map<string, Trajectory>();
@@ -285,12 +320,7 @@ export class Ingestor {
         if (added > 0) this.report.redactions[rule] = (this.report.redactions[rule] ?? 0) + added;
       }
     }
-    this.store.transaction(() => {
-      this.store.trajectories.upsertMany([...latest.values()]);
-      for (const p of batch) this.store.sources.upsert(p.source);
-    });
-    this.report.timings.storeMs += performance.now() - storeStart;
-    this.report.trajectories += latest.size;
+    return { rows: [...latest.values()].map(toRows), sources: batch.map((p) => p.source), removed };
   }
 
   private async candidate(candidate: Candidate): Promise<void> {
@@ -298,8 +328,9 @@ export class Ingestor {
     await this.file(candidate.path, false, formats);
   }
 
+  /** The removal is written with the next batch, so that the parsing side never writes. */
   private forget(path: string): void {
-    this.store.sources.remove(path);
+    this.removed.push(path);
     this.known.delete(path);
   }
 

@@ -12,7 +12,8 @@ import { TrajectoryRepository } from './trajectories.js';
 export { StoreError } from './errors.js';
 export { SCHEMA_VERSION } from './schema.js';
 export type { SourceRecord } from './sources.js';
-export type { TrajectorySummary, TrajectoryFilter, SearchHit } from './trajectories.js';
+export type { TrajectorySummary, TrajectoryFilter, SearchHit, TrajectoryRows } from './trajectories.js';
+export { toRows } from './trajectories.js';
 export type { StoredPoolOp, PoolOpStatus, PrincipleHistoryEntry } from './principles.js';
 export type { IterationRecord, IterationStatus, RunRecord, RunStatus } from './iterations.js';
 

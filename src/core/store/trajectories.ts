@@ -103,6 +103,54 @@ export function ftsQuery(text: string): string {
   return words.map((w) => `"${w}"`).join(' ');
 }
 
+/**
+ * A trajectory as the rows that store it, JSON columns already serialized: built where the
+ * trajectory is (capture's parsing thread), written where the connection is.
+ */
+export interface TrajectoryRows {
+  readonly trajectory: Omit<TrajectoryRow, 'imported_at'>;
+  readonly steps: readonly Omit<StepRow, 'trajectory_id'>[];
+}
+
+export function toRows(trajectory: Trajectory): TrajectoryRows {
+  const redactions = trajectory.redactions ?? {};
+  let redactionCount = 0;
+  for (const n of Object.values(redactions)) redactionCount += n;
+  return {
+    trajectory: {
+      id: trajectory.id,
+      source: trajectory.source,
+      session_id: trajectory.sessionId,
+      workspace: trajectory.workspace ?? null,
+      task: trajectory.task,
+      system_prompt: trajectory.systemPrompt ?? null,
+      model: trajectory.model ?? null,
+      started_at: trajectory.startedAt ?? null,
+      ended_at: trajectory.endedAt ?? null,
+      outcome: trajectory.outcome.label,
+      outcome_json: toJson(trajectory.outcome),
+      usage_json: trajectory.usage === undefined ? null : toJson(trajectory.usage),
+      redactions_json: toJson(redactions),
+      redaction_count: redactionCount,
+      source_path: trajectory.sourcePath ?? null,
+      parent_session_id: trajectory.parentSessionId ?? null,
+      step_count: trajectory.steps.length,
+    },
+    steps: trajectory.steps.map((step) => ({
+      idx: step.index,
+      text: step.text ?? null,
+      thought: step.thought ?? null,
+      tool_calls_json: toJson(step.toolCalls),
+      observations_json: toJson(step.observations),
+      user_messages_json: step.userMessages === undefined ? null : toJson(step.userMessages),
+      started_at: step.startedAt ?? null,
+      ended_at: step.endedAt ?? null,
+      model: step.model ?? null,
+      usage_json: step.usage === undefined ? null : toJson(step.usage),
+    })),
+  };
+}
+
 /** Below this many steps in one write the per-row trigger is cheaper than dropping and recreating it. */
 const BULK_FTS_STEPS = 256;
 
@@ -153,26 +201,32 @@ export class TrajectoryRepository {
 
   /** Inserts or replaces a trajectory and all its steps, atomically. */
   upsert(trajectory: Trajectory): void {
+    const rows = toRows(trajectory);
     this.db.transaction(() => {
-      this.write(trajectory);
+      this.write(rows);
     })();
   }
 
-  /**
-   * Inserts or replaces many trajectories in one transaction (the last of two with the same id wins).
-   * With many steps the full-text index is filled once at the end, from the new rows, instead of
-   * by the per-row trigger: FTS5 indexes a batch of rows about three times faster than row by row.
-   * The trigger is dropped and recreated inside the same transaction, so no other connection ever
-   * sees the schema without it, and a failure rolls both back.
-   */
+  /** Inserts or replaces many trajectories in one transaction (see upsertRows). */
   upsertMany(trajectories: readonly Trajectory[]): void {
-    const latest = new Map<string, Trajectory>();
-    for (const t of trajectories) latest.set(t.id, t);
+    this.upsertRows(trajectories.map(toRows));
+  }
+
+  /**
+   * Inserts or replaces many trajectories, given as rows, in one transaction (the last of two with
+   * the same id wins). With many steps the full-text index is filled once at the end, from the new
+   * rows, instead of by the per-row trigger: FTS5 indexes a batch of rows about three times faster
+   * than row by row. The trigger is dropped and recreated inside the same transaction, so no other
+   * connection ever sees the schema without it, and a failure rolls both back.
+   */
+  upsertRows(items: readonly TrajectoryRows[]): void {
+    const latest = new Map<string, TrajectoryRows>();
+    for (const rows of items) latest.set(rows.trajectory.id, rows);
     let steps = 0;
-    for (const t of latest.values()) steps += t.steps.length;
+    for (const rows of latest.values()) steps += rows.steps.length;
     this.db.transaction(() => {
       if (steps < BULK_FTS_STEPS) {
-        for (const t of latest.values()) this.write(t);
+        for (const rows of latest.values()) this.write(rows);
         return;
       }
       this.db.exec('DROP TRIGGER steps_fts_ai');
@@ -180,54 +234,21 @@ export class TrajectoryRepository {
       // this transaction are never deleted in it (ids are unique here): rowid >= first new rowid
       // is exactly the set of rows the trigger would have indexed.
       let first = Number.POSITIVE_INFINITY;
-      for (const t of latest.values()) first = Math.min(first, this.write(t));
+      for (const rows of latest.values()) first = Math.min(first, this.write(rows));
       if (Number.isFinite(first)) this.db.prepare('INSERT INTO steps_fts(rowid, fts_body) SELECT rowid, fts_body FROM steps WHERE rowid >= ?').run(first);
       this.db.exec(STEPS_FTS_INSERT_TRIGGER);
     })();
   }
 
-  /** Writes one trajectory (inside a transaction) and returns the lowest rowid given to its steps. */
-  private write(trajectory: Trajectory): number {
-    const redactions = trajectory.redactions ?? {};
-    let redactionCount = 0;
-    for (const n of Object.values(redactions)) redactionCount += n;
-    const existing = this.getRow.get(trajectory.id);
+  /** Writes one trajectory's rows (inside a transaction) and returns the lowest rowid given to its steps. */
+  private write(rows: TrajectoryRows): number {
+    const id = rows.trajectory.id;
+    const existing = this.getRow.get(id);
+    this.insertTrajectory.run({ ...rows.trajectory, imported_at: existing?.imported_at ?? nowIso() });
+    this.deleteSteps.run(id);
     let first = Number.POSITIVE_INFINITY;
-    this.insertTrajectory.run({
-      id: trajectory.id,
-      source: trajectory.source,
-      session_id: trajectory.sessionId,
-      workspace: trajectory.workspace ?? null,
-      task: trajectory.task,
-      system_prompt: trajectory.systemPrompt ?? null,
-      model: trajectory.model ?? null,
-      started_at: trajectory.startedAt ?? null,
-      ended_at: trajectory.endedAt ?? null,
-      outcome: trajectory.outcome.label,
-      outcome_json: toJson(trajectory.outcome),
-      usage_json: trajectory.usage === undefined ? null : toJson(trajectory.usage),
-      redactions_json: toJson(redactions),
-      redaction_count: redactionCount,
-      source_path: trajectory.sourcePath ?? null,
-      parent_session_id: trajectory.parentSessionId ?? null,
-      step_count: trajectory.steps.length,
-      imported_at: existing?.imported_at ?? nowIso(),
-    });
-    this.deleteSteps.run(trajectory.id);
-    for (const step of trajectory.steps) {
-      const { lastInsertRowid } = this.insertStep.run({
-        trajectory_id: trajectory.id,
-        idx: step.index,
-        text: step.text ?? null,
-        thought: step.thought ?? null,
-        tool_calls_json: toJson(step.toolCalls),
-        observations_json: toJson(step.observations),
-        user_messages_json: step.userMessages === undefined ? null : toJson(step.userMessages),
-        started_at: step.startedAt ?? null,
-        ended_at: step.endedAt ?? null,
-        model: step.model ?? null,
-        usage_json: step.usage === undefined ? null : toJson(step.usage),
-      });
+    for (const step of rows.steps) {
+      const { lastInsertRowid } = this.insertStep.run({ ...step, trajectory_id: id });
       first = Math.min(first, Number(lastInsertRowid));
     }
     return first;

@@ -28,7 +28,7 @@ test('a bulk write fills the full-text index from the new rows, leaving the same
 
   // Rewriting: earlier rows leave the index through the delete trigger, new ones enter in bulk,
   // also when the rewritten trajectories held the highest rowids (their numbers are reused).
-  bulk.trajectories.upsertMany(batch.slice(20).map((t) => ({ ...t, steps: t.steps.slice(0, 4) })).concat(batch.slice(0, 20)));
+  bulk.trajectories.upsertMany([...batch.slice(20).map((t) => ({ ...t, steps: t.steps.slice(0, 4) })), ...batch.slice(0, 20)]);
   ftsIntact(bulk);
   assert.equal((bulk.db.prepare('SELECT count(*) AS n FROM steps').get() as { n: number }).n, 20 * 4 + 20 * 10);
   assert.equal(bulk.trajectories.search('ImportError yaml', 1000).length, 40);
