@@ -28,10 +28,94 @@ def _records(params: dict, key: str) -> list[Record]:
     return [Record.parse(r, f"{key}[{i}]") for i, r in enumerate(lines)]
 
 
+def _model_dir(params: dict) -> Path:
+    from .resolve import resolve_model
+
+    spec = params.get("model")
+    if not spec:
+        raise ProtocolError("invalid-params", "give 'model' (a model folder, a .gguf file or 'smollm2-135m-instruct')")
+    models = Path(params.get("models_dir") or Path.home() / ".cache" / "internalize" / "models")
+    return resolve_model(str(spec), models)
+
+
+#: The model `generate` loaded last, kept so that a local LM backend's calls do not reload it each time.
+_loaded: dict[str, tuple] = {}
+
+
+def _generate(params: dict, emit: Callable[[dict], None]) -> dict:
+    """messages (one conversation) or conversations (several) → one assistant turn each."""
+    from .generate import TRUNCATION_POLICY, generate
+    from .model import load_model
+
+    if "messages" in params:
+        conversations = [params["messages"]]
+    elif "conversations" in params:
+        conversations = params["conversations"]
+    else:
+        raise ProtocolError("invalid-params", "generate needs 'messages' (a list of chat messages) or 'conversations' (a list of those)")
+    if not isinstance(conversations, list) or not conversations:
+        raise ProtocolError("invalid-params", "'conversations' must be a non-empty list of message lists")
+    for i, messages in enumerate(conversations):
+        try:
+            Record.parse({"messages": messages + [{"role": "assistant", "content": ""}]}, f"conversations[{i}]")
+        except ValueError as error:
+            raise ProtocolError("invalid-params", str(error)) from error
+        if any(not isinstance(m.get("content", ""), str) for m in messages):
+            raise ProtocolError("invalid-params", f"conversations[{i}]: every message content must be a string")
+    max_new = params.get("max_new_tokens", 256)
+    temperature = params.get("temperature", 0.0)
+    if not isinstance(max_new, int) or max_new < 1:
+        raise ProtocolError("invalid-params", "max_new_tokens must be a positive integer")
+    if not isinstance(temperature, int | float) or temperature < 0:
+        raise ProtocolError("invalid-params", "temperature must be a number >= 0 (0 is greedy)")
+    model_dir = _model_dir(params)
+    key = str(model_dir.resolve())
+    if key not in _loaded:
+        _loaded.clear()
+        _loaded[key] = load_model(model_dir)
+    tokenizer, model = _loaded[key]
+
+    def warn(message: str) -> None:
+        emit({"event": "log", "level": "warning", "message": message})
+
+    out = generate(model, tokenizer, conversations, max_new, float(temperature), float(params.get("top_p", 1.0)),
+                   int(params.get("seed", 0)), int(params.get("batch_size", 16)), warn)
+    return {"model": str(model_dir), "truncation_policy": TRUNCATION_POLICY,
+            "generations": [{"text": g.text, "tokens": g.tokens, "truncated": g.truncated} for g in out]}
+
+
+def _suite(params: dict, emit: Callable[[dict], None], cancelled: Callable[[], bool]) -> dict:
+    from .recipe import SuiteConfig, run_suite
+
+    try:
+        config = SuiteConfig.from_dict(params.get("config", {}))
+    except (TypeError, ValueError) as error:
+        raise ProtocolError("invalid-params", str(error)) from error
+    result = run_suite(_model_dir(params), config, workdir(params), emit, cancelled)
+    rounds = result["rounds"]
+    last = rounds[-1] if rounds else None
+    principles = []
+    for pid, row in result["calibration"].items():
+        scored = next((r for r in last["principles"] if r["id"] == pid), None) if last else None
+        principles.append({"id": pid, "calibrated": row["calibrated"], "reason": row["reason"],
+                           "method": row["method"], "base": row["base"], "teacher": row["teacher"],
+                           "student": scored["student"] if scored else None, "score": scored["score"] if scored else None,
+                           "internalized": bool(scored and scored["internalized"]),
+                           **({"kl_before": scored["kl_before"], "kl_after": scored["kl_after"]}
+                              if scored and scored["method"] == "divergence" else {})})
+    return {"principles": principles, "retention": last["retention"] if last else None,
+            "collapse": last["collapse"] if last else None, "rounds": rounds, "calibration": result["calibration"],
+            "timings": result["timings"]}
+
+
 def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Callable[[], bool]) -> dict:
     from . import toyworld
     from .distill import distill
 
+    if method == "generate":
+        return _generate(params, emit)
+    if method == "suite":
+        return _suite(params, emit, cancelled)
     out = workdir(params)
     if params.get("toy"):
         # The built-in toy world: its model, its teacher trajectories and its evaluation sets.
@@ -41,13 +125,9 @@ def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Call
         model_dir = toyworld.toy_model_dir(Path(cache), seed)
         records, replay = toyworld.distillation_records(seed), toyworld.replay_records(seed)
     else:
-        from .resolve import resolve_model
-
-        spec = params.get("model")
-        if not spec:
+        if not params.get("model"):
             raise ProtocolError("invalid-params", "give 'model' (a model folder, a .gguf file or 'smollm2-135m-instruct') or 'toy': true")
-        models = Path(params.get("models_dir") or Path.home() / ".cache" / "internalize" / "models")
-        model_dir = resolve_model(str(spec), models)
+        model_dir = _model_dir(params)
         records, replay = _records(params, "dataset"), _records(params, "replay")
     if method == "score":
         from .evaluate import score_divergence

@@ -19,7 +19,7 @@ from typing import IO
 
 from . import PROTOCOL_VERSION, __version__
 
-METHODS = ("hello", "distill", "evaluate", "score", "cancel", "shutdown")
+METHODS = ("hello", "distill", "evaluate", "score", "suite", "generate", "cancel", "shutdown")
 
 
 class ProtocolError(ValueError):

@@ -1,0 +1,309 @@
+"""The principle-internalization recipe on a real model, read top to bottom.
+
+1. Calibrate: per principle, the base model's success on held-out cases *without* the principle and the
+   teacher's (the same model, step-wise block appended to the latest observation) *with* it. Keep the
+   principles where the teacher is clearly better; following principles in context is weak at 135 M.
+2. Sample k teacher responses per training case at temperature and keep the successful ones (checker).
+3. Off-policy forward-KL distillation (distill.py) on those responses, with a replay KL term toward the
+   base model on general prompts, which is what holds retention at this size.
+4. Score: per principle, the share of the teacher-base gap the student closes without the principle,
+   (student - base) / (teacher - base) by checker; a principle without a checker is scored by divergence
+   on held-out decision states, 1 - KL(teacher||student) / KL(teacher||base), and labelled so.
+5. Retention: NLL of the base model's own answers to held-out general prompts, student vs base; the
+   collapse guard stops the rounds when it rises past its limit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from .config import DistillConfig, LoraConfig
+from .data import Record, render_turn, target_logits, teacher_messages
+from .evaluate import collapse_guard
+from .generate import generate
+from .suites.coding import Case, Principle, general_prompts, load_suite
+
+Event = Callable[[dict], None]
+
+
+def _recipe_distill() -> DistillConfig:
+    # Issue #10's measured recipe: LoRA r=16 on attention, lr 2e-4, 3 epochs, replay KL at every step.
+    return DistillConfig(epochs=3, learning_rate=2e-4, batch_size=4, replay_weight=1.0, save_merged=False,
+                         lora=LoraConfig(r=16, alpha=32, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]))
+
+
+@dataclass
+class SuiteConfig:
+    """Every knob of a suite run; defaults are the benchmark's."""
+
+    #: Principle ids to run (None: all of the suite).
+    principles: list[str] | None = None
+    #: Training and held-out cases per principle (at most what the suite has: 60 and 30).
+    n_train: int = 40
+    n_heldout: int = 20
+    #: Teacher responses sampled per training case; only the checker's successes are kept (at most
+    #: `keep_per_case` per case, so no single prompt dominates). A principle without checker keeps one each.
+    teacher_samples: int = 4
+    keep_per_case: int = 2
+    temperature: float = 0.8
+    #: Samples per held-out case when measuring success rates (base, teacher, student).
+    eval_samples: int = 2
+    eval_temperature: float = 0.7
+    top_p: float = 0.95
+    max_new_tokens: int = 64
+    #: Calibration: keep a principle when teacher - base >= min_gap and the one-sided two-proportion z >= min_z.
+    calibrate: bool = True
+    min_gap: float = 0.15
+    min_z: float = 2.0
+    #: A principle whose score reaches this is marked internalized (no longer injected when serving).
+    threshold: float = 0.5
+    rounds: int = 1
+    #: Retention: the collapse guard's limit on the rise of general-prompt NLL against the base model.
+    max_retention_increase: float = 0.05
+    generation_batch: int = 32
+    seed: int = 0
+    distill: DistillConfig = field(default_factory=_recipe_distill)
+
+    @staticmethod
+    def from_dict(data: dict) -> SuiteConfig:
+        known = set(SuiteConfig.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown suite setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        values = dict(data)
+        base = asdict(_recipe_distill())
+        base.update(values.pop("distill", None) or {})
+        if isinstance(base.get("lora"), dict):
+            base["lora"] = {**asdict(_recipe_distill().lora), **base["lora"]}
+        return SuiteConfig(**values, distill=DistillConfig.from_dict(base))
+
+
+def block_view(case: Case, principle: Principle) -> list[dict]:
+    """The teacher view of a case: the step-wise block appended to its latest observation (data.py's rendering)."""
+    record = Record(messages=case.messages + [{"role": "assistant", "content": ""}], blocks={case.observation: principle.block},
+                    targets=[len(case.messages)])
+    return teacher_messages(record, len(case.messages))[:-1]
+
+
+def z_score(successes_a: int, n_a: int, successes_b: int, n_b: int) -> float:
+    """One-sided two-proportion z statistic of a > b (pooled); inf when both are certain and differ."""
+    pa, pb = successes_a / n_a, successes_b / n_b
+    pooled = (successes_a + successes_b) / (n_a + n_b)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    if spread == 0:
+        return 0.0 if pa == pb else math.copysign(math.inf, pa - pb)
+    return (pa - pb) / spread
+
+
+class Runner:
+    """One suite run: holds the model, the cases and the event sink."""
+
+    def __init__(self, model_dir: Path, config: SuiteConfig, out_dir: Path, emit: Event = lambda e: None,
+                 should_stop: Callable[[], bool] = lambda: False):
+        from .model import load_model
+
+        self.config, self.out, self.emit, self.should_stop = config, Path(out_dir), emit, should_stop
+        self.model_dir = Path(model_dir)
+        self.tokenizer, self.model = load_model(model_dir)
+        suite = load_suite(config.seed)
+        wanted = config.principles or [p.id for p in suite]
+        missing = sorted(set(wanted) - {p.id for p in suite})
+        if missing:
+            raise ValueError(f"unknown principle id(s) {', '.join(missing)}; the suite has {', '.join(p.id for p in suite)}")
+        self.principles = [p for p in suite if p.id in wanted]
+        replay, heldout = general_prompts()
+        self.replay_prompts, self.retention_prompts = replay, heldout
+
+    # -- generation and checking ---------------------------------------------------------------------------
+
+    def _warn(self, message: str) -> None:
+        self.emit({"event": "log", "level": "warning", "message": message})
+
+    def sample(self, model, conversations: list[list[dict]], n: int, temperature: float, seed: int) -> list[list[str]]:
+        """n responses per conversation (greedy when temperature is 0), grouped by conversation."""
+        flat = [c for c in conversations for _ in range(n)]
+        texts = [g.text for g in generate(model, self.tokenizer, flat, self.config.max_new_tokens, temperature, self.config.top_p,
+                                          seed, self.config.generation_batch, self._warn)]
+        return [texts[i * n : (i + 1) * n] for i in range(len(conversations))]
+
+    def success_rate(self, model, principle: Principle, with_principle: bool, seed: int) -> tuple[int, int]:
+        cases = principle.heldout[: self.config.n_heldout]
+        views = [block_view(c, principle) if with_principle else c.messages for c in cases]
+        responses = self.sample(model, views, self.config.eval_samples, self.config.eval_temperature, seed)
+        hits = sum(principle.checker(r, c) for c, rs in zip(cases, responses, strict=True) for r in rs)
+        return hits, len(cases) * self.config.eval_samples
+
+    # -- the recipe ----------------------------------------------------------------------------------------
+
+    def calibrate(self) -> dict[str, dict]:
+        """Base without / teacher with the principle, on held-out cases; which principles are kept."""
+        rows, c = {}, self.config
+        for i, p in enumerate(self.principles):
+            self.emit({"event": "progress", "phase": "calibrate", "step": i, "total": len(self.principles), "principle": p.id})
+            if p.checker is None:
+                rows[p.id] = {"method": "divergence", "base": None, "teacher": None, "calibrated": True,
+                              "reason": "no checker: scored by divergence on held-out decision states"}
+                continue
+            b, n = self.success_rate(self.model, p, False, c.seed)
+            t, _ = self.success_rate(self.model, p, True, c.seed + 1)
+            gap, z = (t - b) / n, z_score(t, n, b, n)
+            keep = not c.calibrate or (gap >= c.min_gap and z >= c.min_z)
+            rows[p.id] = {"method": "checker", "base": b / n, "teacher": t / n, "trials": n, "gap": gap, "z": z, "calibrated": keep,
+                          "reason": "teacher clearly above base" if keep else f"teacher not clearly above base (gap {gap:+.2f}, z {z:.1f})"}
+        self.emit({"event": "progress", "phase": "calibrate", "step": len(self.principles), "total": len(self.principles)})
+        return rows
+
+    def teacher_records(self, model, principles: list[Principle], seed: int) -> tuple[list[Record], dict[str, dict]]:
+        """Samples k teacher responses per training case and keeps the successes as distillation records."""
+        records, stats, c = [], {}, self.config
+        for i, p in enumerate(principles):
+            self.emit({"event": "progress", "phase": "sample", "step": i, "total": len(principles), "principle": p.id})
+            cases = p.train[: c.n_train]
+            k = c.teacher_samples if p.checker else 1
+            responses = self.sample(model, [block_view(case, p) for case in cases], k, c.temperature, seed + 7 * i)
+            kept = 0
+            for case, texts in zip(cases, responses, strict=True):
+                good = [t for t in texts if t.strip() and (p.checker is None or p.checker(t, case))]
+                # Distinct responses only: a repeated sample teaches nothing new and overweights its prompt.
+                for text in list(dict.fromkeys(good))[: c.keep_per_case]:
+                    records.append(Record(messages=case.messages + [{"role": "assistant", "content": text}],
+                                          blocks={case.observation: p.block}, targets=[len(case.messages)]))
+                    kept += 1
+            stats[p.id] = {"sampled": len(cases) * k, "kept": kept}
+        return records, stats
+
+    def replay_records(self) -> list[Record]:
+        answers = self.sample(self.model, [[{"role": "user", "content": q}] for q in self.replay_prompts], 1, 0.0, self.config.seed)
+        return [Record(messages=[{"role": "user", "content": q}, {"role": "assistant", "content": a[0]}], blocks={}, targets=[1])
+                for q, a in zip(self.replay_prompts, answers, strict=True) if a[0].strip()]
+
+    @torch.no_grad()
+    def nll(self, model, pairs: list) -> float:
+        """Mean NLL per token of the given rendered turns."""
+        total, tokens = 0.0, 0
+        for rendered in pairs:
+            logits = target_logits(model(input_ids=torch.tensor([rendered.input_ids])).logits, [rendered])
+            total += float(torch.nn.functional.cross_entropy(logits.float(), torch.tensor(rendered.target_ids), reduction="sum"))
+            tokens += len(rendered.target_ids)
+        return total / max(tokens, 1)
+
+    @torch.no_grad()
+    def divergences(self, model, principle: Principle, seed: int) -> tuple[float, float]:
+        """Mean per-token KL(teacher || base) and KL(teacher || student) on the teacher's responses to held-out
+        decision states (teacher: base weights with the principle in context; base and student: without)."""
+        from . import losses
+
+        cases = principle.heldout[: self.config.n_heldout]
+        with model.disable_adapter():
+            responses = self.sample(model, [block_view(c, principle) for c in cases], 1, self.config.eval_temperature, seed)
+        before = after = 0.0
+        tokens = 0
+        for case, (text,) in zip(cases, responses, strict=True):
+            if not text.strip():
+                continue
+            answer = {"role": "assistant", "content": text}
+            student = render_turn(self.tokenizer, case.messages + [answer])
+            teacher = render_turn(self.tokenizer, block_view(case, principle) + [answer])
+            with model.disable_adapter():
+                t_logits = target_logits(model(input_ids=torch.tensor([teacher.input_ids])).logits, [teacher])
+                b_logits = target_logits(model(input_ids=torch.tensor([student.input_ids])).logits, [student])
+            s_logits = target_logits(model(input_ids=torch.tensor([student.input_ids])).logits, [student])
+            before += float(losses.forward_kl(b_logits, t_logits))
+            after += float(losses.forward_kl(s_logits, t_logits))
+            tokens += len(student.target_ids)
+        return before / max(tokens, 1), after / max(tokens, 1)
+
+    def run(self) -> dict:
+        from .distill import distill
+
+        c, started = self.config, time.perf_counter()
+        timings: dict[str, float] = {}
+        tick = time.perf_counter()
+        calibration = self.calibrate()
+        timings["calibrate_s"] = time.perf_counter() - tick
+        chosen = [p for p in self.principles if calibration[p.id]["calibrated"]]
+        retention_answers = self.sample(self.model, [[{"role": "user", "content": q}] for q in self.retention_prompts], 1, 0.0, c.seed)
+        retention_pairs = [render_turn(self.tokenizer, [{"role": "user", "content": q}, {"role": "assistant", "content": a[0]}])
+                           for q, a in zip(self.retention_prompts, retention_answers, strict=True)]
+        base_nll = self.nll(self.model, retention_pairs)
+        result = {"calibration": calibration, "rounds": [], "base_retention_nll": base_nll, "config": asdict(c)}
+        if not chosen:
+            self.emit({"event": "log", "level": "warning", "message": "no principle passed calibration; nothing to train"})
+            result["timings"] = timings
+            return result
+        replay = self.replay_records()
+        model_dir, teacher_model = self.model_dir, self.model
+        for round_index in range(1, c.rounds + 1):
+            tick = time.perf_counter()
+            records, kept = self.teacher_records(teacher_model, chosen, c.seed + 1000 * round_index)
+            timings[f"round{round_index}_sample_s"] = time.perf_counter() - tick
+            if not records:
+                self.emit({"event": "log", "level": "warning", "message": f"round {round_index}: no successful teacher response to distill"})
+                break
+            tick = time.perf_counter()
+            config = DistillConfig.from_dict({**asdict(c.distill), "seed": c.seed + round_index, "save_merged": round_index < c.rounds,
+                                              "lora": asdict(c.distill.lora)})
+            trained = distill(model_dir, records, config, self.out / f"round{round_index}", on_event=self.emit,
+                              should_stop=self.should_stop, replay=replay)
+            timings[f"round{round_index}_train_s"] = time.perf_counter() - tick
+            tick = time.perf_counter()
+            student = trained["model"]
+            round_result = self.evaluate_round(student, chosen, calibration, kept, round_index, retention_pairs,
+                                               base_nll)
+            round_result["train"] = {k: v for k, v in trained["metrics"].items() if k != "adapter"}
+            round_result["adapter"] = trained["metrics"].get("adapter")
+            timings[f"round{round_index}_evaluate_s"] = time.perf_counter() - tick
+            result["rounds"].append(round_result)
+            self.emit({"event": "metrics", "metrics": {"round": round_index, "principles": round_result["principles"],
+                                                       "retention": round_result["retention"], "collapse": round_result["collapse"]}})
+            if round_result["collapse"]["collapsed"]:
+                reasons = "; ".join(round_result["collapse"]["reasons"])
+                self.emit({"event": "log", "level": "warning", "message": f"collapse guard stopped the run after round {round_index}: {reasons}"})
+                break
+            if round_index < c.rounds:
+                # The next round starts from this student, merged, and its teacher is that model with the principles.
+                from .model import load_model
+
+                model_dir = Path(trained["metrics"]["merged"])
+                _, teacher_model = load_model(model_dir)
+        timings["total_s"] = time.perf_counter() - started
+        result["timings"] = timings
+        return result
+
+    def evaluate_round(self, student, chosen: list[Principle], calibration: dict, kept: dict, round_index: int,
+                       retention_pairs: list, base_nll: float) -> dict:
+        c, rows = self.config, []
+        for i, p in enumerate(chosen):
+            self.emit({"event": "progress", "phase": "evaluate", "step": i, "total": len(chosen), "principle": p.id})
+            row = {"id": p.id, "name": p.name, "text": p.text, "kind": p.kind, **kept.get(p.id, {})}
+            if p.checker is None:
+                kl_before, kl_after = self.divergences(student, p, c.seed + 500)
+                score = 1 - kl_after / kl_before if kl_before > 0 else None
+                row.update(method="divergence", base=None, teacher=None, student=None, kl_before=kl_before, kl_after=kl_after)
+            else:
+                s, n = self.success_rate(student, p, False, c.seed + 100 * round_index + 2)
+                base, teacher = calibration[p.id]["base"], calibration[p.id]["teacher"]
+                score = (s / n - base) / (teacher - base) if teacher > base else None
+                row.update(method="checker", base=base, teacher=teacher, student=s / n, trials=n,
+                           z_vs_base=z_score(s, n, round(base * n), n))
+            row.update(score=score, internalized=score is not None and score >= c.threshold)
+            rows.append(row)
+        nll = self.nll(student, retention_pairs)
+        verdict = collapse_guard({"probe_nll": base_nll}, {"probe_nll": nll}, max_retention_drop=c.max_retention_increase)
+        checker_scores = [r["score"] for r in rows if r["method"] == "checker" and r["score"] is not None]
+        return {"round": round_index, "principles": rows,
+                "mean_checker_score": sum(checker_scores) / len(checker_scores) if checker_scores else None,
+                "retention": {"base_nll": base_nll, "student_nll": nll, "ratio": nll / base_nll},
+                "collapse": asdict(verdict)}
+
+
+def run_suite(model_dir: Path, config: SuiteConfig, out_dir: Path, emit: Event = lambda e: None,
+              should_stop: Callable[[], bool] = lambda: False) -> dict:
+    """Calibrates, trains one student per round on the calibrated principles, and scores each principle."""
+    return Runner(model_dir, config, out_dir, emit, should_stop).run()
