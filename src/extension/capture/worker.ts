@@ -1,10 +1,18 @@
 /**
  * The capture worker thread: parsing, redaction and storage of agent logs run here, so that a first
- * import of a large log folder never blocks the extension host. It holds its own store connection;
- * WAL keeps the host's reads unblocked while it writes.
+ * import of a large log folder never blocks the extension host. It is the only writer of captured
+ * data (trajectories, steps, source offsets). An import starts one more thread from this same
+ * bundle for parsing and redaction (importPathsInParallel); that thread only reads.
+ *
+ * The extension host keeps its own connection for what the user does (an outcome override, pool
+ * curation): two WAL writers on one file. That is safe: SQLite serializes write transactions with
+ * one lock, every transaction here is short (one batch), and both connections wait up to the busy
+ * timeout instead of failing; test/unit/store (two processes writing at once) and
+ * test/unit/capture/bulkStore.test.ts (a connection opened before a bulk write keeps writing and
+ * searching) hold that.
  */
 import { parentPort } from 'node:worker_threads';
-import { captureNow, createRedactor, importPaths, type IngestReport, type Redactor } from '../../core/capture/index.js';
+import { captureNow, createRedactor, importPathsInParallel, isParseWorker, type IngestReport, type Redactor } from '../../core/capture/index.js';
 import { openStore, type Store } from '../../core/store/index.js';
 import { deserializeLocation, type CaptureRequest, type CaptureResponse, type SerializedReport } from './messages.js';
 
@@ -41,22 +49,25 @@ async function handle(request: CaptureRequest): Promise<CaptureResponse> {
     const report =
       request.type === 'capture'
         ? await captureNow(s, r, request.locations.map(deserializeLocation))
-        : await importPaths(s, r, request.paths);
+        : await importPathsInParallel(s, request.paths, { script: __filename });
     return { type: 'done', id: request.id, report: serialize(report, (performance.now() - started) / 1000) };
   } catch (error) {
     return { type: 'failed', id: request.id, message: error instanceof Error ? error.message : String(error) };
   }
 }
 
-parentPort?.on('message', (message: unknown) => {
-  if (!isRequest(message)) {
-    const id = typeof message === 'object' && message !== null && typeof (message as { id?: unknown }).id === 'number' ? (message as { id: number }).id : -1;
-    parentPort?.postMessage({ type: 'failed', id, message: 'malformed capture request' } satisfies CaptureResponse);
-    return;
-  }
-  void handle(message).then((response) => parentPort?.postMessage(response));
-});
+// Loaded as the parsing thread of an import, this bundle is that thread and nothing else.
+if (!isParseWorker()) {
+  parentPort?.on('message', (message: unknown) => {
+    if (!isRequest(message)) {
+      const id = typeof message === 'object' && message !== null && typeof (message as { id?: unknown }).id === 'number' ? (message as { id: number }).id : -1;
+      parentPort?.postMessage({ type: 'failed', id, message: 'malformed capture request' } satisfies CaptureResponse);
+      return;
+    }
+    void handle(message).then((response) => parentPort?.postMessage(response));
+  });
 
-parentPort?.on('close', () => {
-  store?.close();
-});
+  parentPort?.on('close', () => {
+    store?.close();
+  });
+}

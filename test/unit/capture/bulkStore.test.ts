@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStore, type Store } from '../../../src/core/store/index.js';
 import { STEPS_FTS_INSERT_TRIGGER } from '../../../src/core/store/trajectories.js';
@@ -58,4 +61,26 @@ test('a failing bulk write leaves neither rows nor a missing trigger behind', ()
   store.trajectories.upsert(sampleTrajectory('later', 2));
   ftsIntact(store);
   store.close();
+});
+
+test('a second connection (the extension host beside the capture worker) keeps writing and searching across a bulk write', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'internalize-bulk-'));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const path = join(dir, 'store.db');
+  const capture = openStore(path);
+  const host = openStore(path);
+  host.trajectories.upsert(sampleTrajectory('host-before', 2));
+  assert.equal(host.trajectories.search('ImportError').length, 1);
+  // The bulk write drops and recreates the FTS trigger in its transaction: the host's prepared statements are re-prepared, not broken.
+  capture.trajectories.upsertMany(Array.from({ length: 30 }, (_, i) => sampleTrajectory(`c${String(i)}`, 10)));
+  host.trajectories.upsert(sampleTrajectory('host-after', 2));
+  host.trajectories.setOutcome(sampleTrajectory('c3').id, { label: 'success', evidence: [{ kind: 'user-verdict', detail: 'marked by the user' }] });
+  assert.equal(host.trajectories.search('ImportError', 100).length, 32);
+  assert.equal(capture.trajectories.get(sampleTrajectory('c3').id)?.outcome.label, 'success');
+  ftsIntact(capture);
+  assert.equal((capture.db.pragma('integrity_check', { simple: true })), 'ok');
+  host.close();
+  capture.close();
 });
