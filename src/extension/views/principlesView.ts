@@ -13,7 +13,8 @@ export type PrincipleNode =
   | { readonly kind: 'status'; readonly status: Exclude<PrincipleStatus, 'proposed'>; readonly count: number }
   | { readonly kind: 'op'; readonly op: StoredPoolOp; readonly principle?: Principle }
   | { readonly kind: 'principle'; readonly principle: Principle }
-  | { readonly kind: 'evidence'; readonly parent: string; readonly ref: EvidenceRef; readonly title: string };
+  | { readonly kind: 'evidence'; readonly parent: string; readonly ref: EvidenceRef; readonly title: string }
+  | { readonly kind: 'more'; readonly group: string; readonly shown: number; readonly total: number };
 
 const GROUPS: readonly { status: Exclude<PrincipleStatus, 'proposed'>; label: string; icon: string }[] = [
   { status: 'accepted', label: 'Accepted', icon: 'check' },
@@ -31,6 +32,9 @@ const EVIDENCE_ROWS = 20;
 export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode> {
   private readonly changed = new vscode.EventEmitter<PrincipleNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  /** Rows shown per group; "Show more" raises it a page at a time. */
+  private readonly limits = new Map<string, number>();
+  private filter = '';
 
   constructor(private readonly ctx: InternalizeContext) {
     ctx.push(
@@ -41,9 +45,33 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
     );
   }
 
+  get filterText(): string {
+    return this.filter;
+  }
+
+  /** Shows only principles whose text matches (full-text search); empty shows the whole pool. */
+  setFilter(text: string): void {
+    this.filter = text.trim();
+    this.changed.fire(undefined);
+  }
+
+  showMore(group: string): void {
+    this.limits.set(group, (this.limits.get(group) ?? PAGE) + PAGE);
+    this.changed.fire(undefined);
+  }
+
+  private paged<T>(group: string, total: number, items: T[], wrap: (item: T) => PrincipleNode): PrincipleNode[] {
+    const out = items.map(wrap);
+    if (total > items.length) out.push({ kind: 'more', group, shown: items.length, total });
+    return out;
+  }
+
   getChildren(node?: PrincipleNode): PrincipleNode[] {
     const store = this.ctx.tryStore();
     if (store === undefined) return [];
+    if (node === undefined && this.filter !== '') {
+      return store.principles.search(this.filter, PAGE).map((principle) => ({ kind: 'principle', principle }));
+    }
     if (node === undefined) {
       const pending = store.poolOps.count('proposed');
       const groups: PrincipleNode[] = GROUPS.map((g) => ({ kind: 'status' as const, status: g.status, count: store.principles.count(g.status) })).filter((g) => g.count > 0);
@@ -51,14 +79,15 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
     }
     switch (node.kind) {
       case 'proposals':
-        return store.poolOps.list({ status: 'proposed', limit: PAGE }).map((op) => ({ kind: 'op', op, principle: store.principles.get(op.principleId) }));
+        return this.paged('proposals', node.count, store.poolOps.list({ status: 'proposed', limit: this.limits.get('proposals') ?? PAGE }), (op) => ({ kind: 'op', op, principle: store.principles.get(op.principleId) }));
       case 'status':
-        return store.principles.list({ status: node.status, limit: PAGE }).map((principle) => ({ kind: 'principle', principle }));
+        return this.paged(node.status, node.count, store.principles.list({ status: node.status, limit: this.limits.get(node.status) ?? PAGE }), (principle) => ({ kind: 'principle', principle }));
       case 'op':
         return this.evidenceRows(node.op.principleId, node.op.evidence.length > 0 ? node.op.evidence : (node.principle?.evidence ?? []));
       case 'principle':
         return this.evidenceRows(node.principle.id, node.principle.evidence);
       case 'evidence':
+      case 'more':
         return [];
     }
   }
@@ -77,7 +106,7 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
         const item = new vscode.TreeItem('Proposed changes', vscode.TreeItemCollapsibleState.Expanded);
         item.id = 'group:proposals';
         item.iconPath = new vscode.ThemeIcon('lightbulb');
-        item.description = node.count > PAGE ? `${String(PAGE)} of ${String(node.count)}` : String(node.count);
+        item.description = String(node.count);
         item.tooltip = 'Accept, edit or reject each change; nothing in the pool changes until you do.';
         item.contextValue = 'proposals';
         return item;
@@ -87,13 +116,21 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
         const item = new vscode.TreeItem(group?.label ?? node.status, node.status === 'accepted' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `group:${node.status}`;
         item.iconPath = new vscode.ThemeIcon(group?.icon ?? 'circle-outline');
-        item.description = node.count > PAGE ? `${String(PAGE)} of ${String(node.count)}` : String(node.count);
+        item.description = String(node.count);
         return item;
       }
       case 'op':
         return opItem(node.op, node.principle);
       case 'principle':
         return principleItem(node.principle);
+      case 'more': {
+        const item = new vscode.TreeItem(`Show ${String(Math.min(PAGE, node.total - node.shown))} more`, vscode.TreeItemCollapsibleState.None);
+        item.id = `more:${node.group}:${String(node.shown)}`;
+        item.description = `${String(node.shown)} of ${String(node.total)} shown`;
+        item.iconPath = new vscode.ThemeIcon('ellipsis');
+        item.command = { command: 'internalize.principles.showMore', title: 'Show More', arguments: [node.group] };
+        return item;
+      }
       case 'evidence': {
         const step = node.ref.stepIndex === undefined ? '' : ` · step ${String(node.ref.stepIndex + 1)}`;
         const item = new vscode.TreeItem(node.title, vscode.TreeItemCollapsibleState.None);

@@ -38,6 +38,19 @@ export function registerViews(ctx: InternalizeContext): Views {
     vscode.commands.registerCommand('internalize.refresh', () => {
       ctx.notify('store');
     }),
+    vscode.commands.registerCommand('internalize.principles.showMore', (group: unknown) => {
+      if (typeof group === 'string') principles.showMore(group);
+    }),
+    vscode.commands.registerCommand('internalize.searchPrinciples', async () => {
+      const text = await vscode.window.showInputBox({
+        title: 'Find Principles',
+        prompt: 'Words to find in principle text (empty shows the whole pool)',
+        value: principles.filterText,
+      });
+      if (text === undefined) return;
+      principles.setFilter(text);
+      principlesView.description = text.trim() === '' ? undefined : `filter: ${text.trim()}`;
+    }),
     vscode.commands.registerCommand('internalize.searchTrajectories', async () => {
       const text = await vscode.window.showInputBox({
         title: 'Search Trajectories',
