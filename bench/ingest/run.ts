@@ -1,7 +1,7 @@
 /**
  * Ingest benchmark: our full import (parse, normalize, redact, store) of a generated ~200 MB Claude
  * Code projects folder against ccusage reading the same folder, in the same run; then a re-scan of
- * 1,000 unchanged files. Run: `node --import tsx bench/ingest/run.ts [--mb 200] [--skip-ccusage17]`.
+ * 1,000 unchanged files. Run: `node --import tsx bench/ingest/run.ts [--mb 200] [--skip-ccusage17] [--skip-single]`.
  * ccusage is installed into bench/.work (never into the project) on first use.
  */
 import { spawnSync } from 'node:child_process';
@@ -82,22 +82,28 @@ async function main(): Promise<void> {
   console.log(`corpus: ${String(generated.files)} session files, ${(generated.bytes / 1024 / 1024).toFixed(1)} MB, ${String(generated.lines)} lines (generated in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 
   const db = join(WORK, 'bench.db');
-  const ours = timed(process.execPath, ['--import', 'tsx', join(__dirname, 'importOnce.ts'), join(corpus, 'projects'), db]);
-  if (ours.status !== 0) throw new Error(`our import failed: ${ours.stderr}`);
-  const inner = JSON.parse(ours.stdout.trim().split('\n').pop() ?? '{}') as {
-    seconds: number;
-    trajectories: number;
-    redactions: number;
-    issues: number;
-    errors: number;
-    timings: { parseMs: number; redactMs: number; storeMs: number };
+  const runOurs = (label: string, extra: string[]): Timed => {
+    const ours = timed(process.execPath, ['--import', 'tsx', join(__dirname, 'importOnce.ts'), join(corpus, 'projects'), db, ...extra]);
+    if (ours.status !== 0) throw new Error(`our import failed: ${ours.stderr}`);
+    const inner = JSON.parse(ours.stdout.trim().split('\n').pop() ?? '{}') as {
+      seconds: number;
+      trajectories: number;
+      redactions: number;
+      issues: number;
+      errors: number;
+      timings: { parseMs: number; redactMs: number; storeMs: number };
+    };
+    console.log(
+      `internalize import (${label}): ${ours.seconds.toFixed(2)} s wall (import itself ${inner.seconds.toFixed(2)} s), peak RSS ${ours.maxRssMb.toFixed(0)} MB; ` +
+        `${String(inner.trajectories)} trajectories, ${String(inner.redactions)} redactions, ${String(inner.issues)} issues, ${String(inner.errors)} errors`,
+    );
+    const { parseMs, redactMs, storeMs } = inner.timings;
+    console.log(`  of which: read+parse+normalize ${(parseMs / 1000).toFixed(2)} s, redact ${(redactMs / 1000).toFixed(2)} s, store ${(storeMs / 1000).toFixed(2)} s${extra.length === 0 ? ' (parse and redact on the second thread, store on the first: they overlap)' : ''}`);
+    return ours;
   };
-  console.log(
-    `internalize import: ${ours.seconds.toFixed(2)} s wall (import itself ${inner.seconds.toFixed(2)} s), peak RSS ${ours.maxRssMb.toFixed(0)} MB; ` +
-      `${String(inner.trajectories)} trajectories, ${String(inner.redactions)} redactions, ${String(inner.issues)} issues, ${String(inner.errors)} errors`,
-  );
-  const { parseMs, redactMs, storeMs } = inner.timings;
-  console.log(`  of which: read+parse+normalize ${(parseMs / 1000).toFixed(2)} s, redact ${(redactMs / 1000).toFixed(2)} s, store (SQLite incl. FTS5 triggers) ${(storeMs / 1000).toFixed(2)} s`);
+  const ours = runOurs('two threads', []);
+  if (!process.argv.includes('--skip-single')) runOurs('one thread', ['--single-thread']);
+  const inner = JSON.parse(ours.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number };
 
   const env = { ...process.env, CLAUDE_CONFIG_DIR: corpus, LOG_LEVEL: '0' };
   const peers: [string, string][] = [['20.0.24', 'native']];

@@ -201,7 +201,7 @@ export class Ingestor {
   ) {
     this.maxLineBytes = options.maxLineBytes ?? 64 << 20;
     this.maxDocumentBytes = options.maxDocumentBytes ?? 256 << 20;
-    this.flushChars = options.flushChars ?? 16 << 20;
+    this.flushChars = options.flushChars ?? 8 << 20;
     // One query for all source records makes a re-scan of unchanged files a stat per file.
     for (const record of store.sources.list()) this.known.set(record.path, record);
   }

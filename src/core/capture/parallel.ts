@@ -1,8 +1,8 @@
 /**
  * Import on two cores: a worker thread reads, parses, normalizes and redacts (with a read-only
  * store connection for what it must look up), and hands each batch to the thread that owns the
- * store, which writes it while the worker goes on with the next. At most two batches are in flight,
- * so memory stays bounded by the batch size. The store keeps one writer: the calling thread.
+ * store, which writes it while the worker goes on with the next. At most one batch waits for the
+ * writer, so memory stays bounded by the batch size. The store keeps one writer: the calling thread.
  *
  * The worker runs this same module (or the bundle that contains it): loading it in a thread whose
  * `workerData.role` is PARSE_ROLE starts the parsing side.
@@ -15,8 +15,8 @@ import { CaptureError } from './types.js';
 
 export const PARSE_ROLE = 'internalize-capture-parse';
 
-/** Batches the parsing side may hand over before it waits for the writer. */
-const IN_FLIGHT = 2;
+/** Batches handed over and not yet written: with one, the writer stores batch N while the parser builds N + 1. */
+const IN_FLIGHT = 1;
 
 type SerializableOptions = Omit<IngestOptions, 'onChunk'>;
 
