@@ -132,12 +132,14 @@ class Runner:
                                           seed, self.config.generation_batch, self._warn)]
         return [texts[i * n : (i + 1) * n] for i in range(len(conversations))]
 
-    def success_rate(self, model, principle: Principle, with_principle: bool, seed: int) -> tuple[int, int]:
+    def success_rate(self, model, principle: Principle, with_principle: bool, seed: int) -> tuple[int, int, list[dict]]:
+        """(successes, trials, the first two responses with their verdicts) on the held-out cases."""
         cases = principle.heldout[: self.config.n_heldout]
         views = [block_view(c, principle) if with_principle else c.messages for c in cases]
         responses = self.sample(model, views, self.config.eval_samples, self.config.eval_temperature, seed)
-        hits = sum(principle.checker(r, c) for c, rs in zip(cases, responses, strict=True) for r in rs)
-        return hits, len(cases) * self.config.eval_samples
+        verdicts = [(c, r, principle.checker(r, c)) for c, rs in zip(cases, responses, strict=True) for r in rs]
+        examples = [{"prompt": c.messages[-1]["content"][-200:], "response": r, "success": ok} for c, r, ok in verdicts[:2]]
+        return sum(ok for _, _, ok in verdicts), len(verdicts), examples
 
     # -- the recipe ----------------------------------------------------------------------------------------
 
@@ -150,14 +152,22 @@ class Runner:
                 rows[p.id] = {"method": "divergence", "base": None, "teacher": None, "calibrated": True,
                               "reason": "no checker: scored by divergence on held-out decision states"}
                 continue
-            b, n = self.success_rate(self.model, p, False, c.seed)
-            t, _ = self.success_rate(self.model, p, True, c.seed + 1)
+            b, n, base_examples = self.success_rate(self.model, p, False, c.seed)
+            t, _, teacher_examples = self.success_rate(self.model, p, True, c.seed + 1)
             gap, z = (t - b) / n, z_score(t, n, b, n)
             keep = not c.calibrate or (gap >= c.min_gap and z >= c.min_z)
             rows[p.id] = {"method": "checker", "base": b / n, "teacher": t / n, "trials": n, "gap": gap, "z": z, "calibrated": keep,
-                          "reason": "teacher clearly above base" if keep else f"teacher not clearly above base (gap {gap:+.2f}, z {z:.1f})"}
+                          "reason": self._reason(gap, z),
+                          "examples": {"base": base_examples, "teacher": teacher_examples}}
         self.emit({"event": "progress", "phase": "calibrate", "step": len(self.principles), "total": len(self.principles)})
         return rows
+
+    def _reason(self, gap: float, z: float) -> str:
+        c = self.config
+        if gap >= c.min_gap and z >= c.min_z:
+            return f"teacher clearly above base (gap {gap:+.2f}, z {z:.1f})"
+        verdict = f"teacher not clearly above base (gap {gap:+.2f}, z {z:.1f}; needs {c.min_gap:+.2f} and {c.min_z:.1f})"
+        return verdict if c.calibrate else f"{verdict}; trained anyway (calibrate is off)"
 
     def teacher_records(self, model, principles: list[Principle], seed: int) -> tuple[list[Record], dict[str, dict]]:
         """Samples k teacher responses per training case and keeps the successes as distillation records."""
@@ -219,14 +229,18 @@ class Runner:
             tokens += len(student.target_ids)
         return before / max(tokens, 1), after / max(tokens, 1)
 
-    def run(self) -> dict:
+    def run(self, calibration: dict | None = None, sampled: dict | None = None) -> dict:
+        """The whole recipe. A benchmark that compares regimes or seeds passes the `calibration` it measured once,
+        and a `sampled` dict that keeps each round's teacher records for the next regime of the same seed."""
         from .distill import distill
 
         c, started = self.config, time.perf_counter()
         timings: dict[str, float] = {}
         tick = time.perf_counter()
-        calibration = self.calibrate()
-        timings["calibrate_s"] = time.perf_counter() - tick
+        if calibration is None:
+            calibration = self.calibrate()
+            timings["calibrate_s"] = time.perf_counter() - tick
+        sampled = {} if sampled is None else sampled
         chosen = [p for p in self.principles if calibration[p.id]["calibrated"]]
         retention_answers = self.sample(self.model, [[{"role": "user", "content": q}] for q in self.retention_prompts], 1, 0.0, c.seed)
         retention_pairs = [render_turn(self.tokenizer, [{"role": "user", "content": q}, {"role": "assistant", "content": a[0]}])
@@ -234,17 +248,19 @@ class Runner:
         base_nll = self.nll(self.model, retention_pairs)
         result = {"calibration": calibration, "rounds": [], "base_retention_nll": base_nll, "config": asdict(c)}
         if not chosen:
-            self.emit({"event": "log", "level": "warning", "message": "no principle passed calibration; nothing to train"})
+            self._warn("no principle passed calibration; nothing to train")
             result["timings"] = timings
             return result
         replay = self.replay_records()
         model_dir, teacher_model = self.model_dir, self.model
         for round_index in range(1, c.rounds + 1):
             tick = time.perf_counter()
-            records, kept = self.teacher_records(teacher_model, chosen, c.seed + 1000 * round_index)
+            if round_index not in sampled:
+                sampled[round_index] = self.teacher_records(teacher_model, chosen, c.seed + 1000 * round_index)
+            records, kept = sampled[round_index]
             timings[f"round{round_index}_sample_s"] = time.perf_counter() - tick
             if not records:
-                self.emit({"event": "log", "level": "warning", "message": f"round {round_index}: no successful teacher response to distill"})
+                self._warn(f"round {round_index}: no successful teacher response to distill")
                 break
             tick = time.perf_counter()
             config = DistillConfig.from_dict({**asdict(c.distill), "seed": c.seed + round_index, "save_merged": round_index < c.rounds,
@@ -264,7 +280,7 @@ class Runner:
                                                        "retention": round_result["retention"], "collapse": round_result["collapse"]}})
             if round_result["collapse"]["collapsed"]:
                 reasons = "; ".join(round_result["collapse"]["reasons"])
-                self.emit({"event": "log", "level": "warning", "message": f"collapse guard stopped the run after round {round_index}: {reasons}"})
+                self._warn(f"collapse guard stopped the run after round {round_index}: {reasons}")
                 break
             if round_index < c.rounds:
                 # The next round starts from this student, merged, and its teacher is that model with the principles.
@@ -287,11 +303,11 @@ class Runner:
                 score = 1 - kl_after / kl_before if kl_before > 0 else None
                 row.update(method="divergence", base=None, teacher=None, student=None, kl_before=kl_before, kl_after=kl_after)
             else:
-                s, n = self.success_rate(student, p, False, c.seed + 100 * round_index + 2)
+                s, n, examples = self.success_rate(student, p, False, c.seed + 100 * round_index + 2)
                 base, teacher = calibration[p.id]["base"], calibration[p.id]["teacher"]
                 score = (s / n - base) / (teacher - base) if teacher > base else None
                 row.update(method="checker", base=base, teacher=teacher, student=s / n, trials=n,
-                           z_vs_base=z_score(s, n, round(base * n), n))
+                           z_vs_base=z_score(s, n, round(base * n), n), examples=examples)
             row.update(score=score, internalized=score is not None and score >= c.threshold)
             rows.append(row)
         nll = self.nll(student, retention_pairs)
@@ -304,6 +320,6 @@ class Runner:
 
 
 def run_suite(model_dir: Path, config: SuiteConfig, out_dir: Path, emit: Event = lambda e: None,
-              should_stop: Callable[[], bool] = lambda: False) -> dict:
-    """Calibrates, trains one student per round on the calibrated principles, and scores each principle."""
-    return Runner(model_dir, config, out_dir, emit, should_stop).run()
+              should_stop: Callable[[], bool] = lambda: False, calibration: dict | None = None) -> dict:
+    """Calibrates (unless given), trains one student per round on the calibrated principles, scores each principle."""
+    return Runner(model_dir, config, out_dir, emit, should_stop).run(calibration)

@@ -22,6 +22,8 @@ export const workerEvent = z.discriminatedUnion('event', [
     loss: z.number().optional(),
     tokens_per_s: z.number().optional(),
     eta_s: z.number().optional(),
+    /** The suite's principle this step is about (calibrate, sample and evaluate phases). */
+    principle: z.string().optional(),
   }),
   z.object({ event: z.literal('log'), id: z.union([z.number(), z.string()]), level: z.string(), message: z.string() }),
   z.object({ event: z.literal('metrics'), id: z.union([z.number(), z.string()]), metrics: z.record(z.string(), z.unknown()) }),
@@ -38,6 +40,63 @@ export type HelloResult = z.infer<typeof helloResult>;
 
 export const distillResult = z.object({ metrics: z.record(z.string(), z.unknown()), model: z.string() });
 export type DistillResult = z.infer<typeof distillResult>;
+
+/** One principle's outcome of a suite run: success rates by checker, or divergence where it has none. */
+export const principleScore = z.object({
+  id: z.string(),
+  /** Whether calibration kept it (the teacher clearly above the base model); only kept ones are trained. */
+  calibrated: z.boolean(),
+  reason: z.string(),
+  method: z.enum(['checker', 'divergence']),
+  base: z.number().nullable(),
+  teacher: z.number().nullable(),
+  student: z.number().nullable(),
+  /** Share of the teacher–base gap the student closed without the principle (1 − KL after/KL before for 'divergence'). */
+  score: z.number().nullable(),
+  internalized: z.boolean(),
+  kl_before: z.number().optional(),
+  kl_after: z.number().optional(),
+});
+export type PrincipleScore = z.infer<typeof principleScore>;
+
+const retention = z.object({ base_nll: z.number(), student_nll: z.number(), ratio: z.number() });
+const collapse = z.object({ collapsed: z.boolean(), reasons: z.array(z.string()) });
+
+export const suiteResult = z.object({
+  principles: z.array(principleScore),
+  retention: retention.nullable(),
+  collapse: collapse.nullable(),
+  rounds: z.array(z.record(z.string(), z.unknown())),
+  calibration: z.record(z.string(), z.record(z.string(), z.unknown())),
+  timings: z.record(z.string(), z.number()),
+});
+export type SuiteResult = z.infer<typeof suiteResult>;
+
+export const generateResult = z.object({
+  model: z.string(),
+  /** What happens to a prompt longer than the model's context (a warning log event says when it did). */
+  truncation_policy: z.string(),
+  generations: z.array(z.object({ text: z.string(), tokens: z.number(), truncated: z.number() })),
+});
+export type GenerateResult = z.infer<typeof generateResult>;
+
+/** A chat message as the worker's generate method takes it (OpenAI style; tool calls travel in content). */
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant' | 'tool';
+  readonly content: string;
+}
+
+export interface GenerateParams {
+  /** A model folder, a .gguf file or the built-in 'smollm2-135m-instruct'. */
+  readonly model: string;
+  readonly models_dir?: string;
+  readonly conversations: readonly (readonly ChatMessage[])[];
+  readonly max_new_tokens?: number;
+  /** 0 (the default) is greedy decoding. */
+  readonly temperature?: number;
+  readonly top_p?: number;
+  readonly seed?: number;
+}
 
 /** A failure of the worker with a message for the user and, where one applies, what to do. */
 export class WorkerError extends Error {
@@ -126,6 +185,16 @@ export class WorkerClient {
 
   async evaluate(params: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
     return z.record(z.string(), z.unknown()).parse(await this.request('evaluate', params));
+  }
+
+  /** Runs the principle-following suite: calibration, teacher sampling, distillation, per-principle scores. */
+  async suite(params: Readonly<Record<string, unknown>>, onEvent?: (event: WorkerEvent) => void): Promise<SuiteResult> {
+    return suiteResult.parse(await this.request('suite', params, onEvent));
+  }
+
+  /** One assistant turn per conversation from a local model: the local LM backend's generator. */
+  async generate(params: GenerateParams, onEvent?: (event: WorkerEvent) => void): Promise<GenerateResult> {
+    return generateResult.parse(await this.request('generate', { ...params }, onEvent));
   }
 
   /** Asks the running job to stop at its next step; it keeps its last checkpoint. */
