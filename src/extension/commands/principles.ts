@@ -8,7 +8,7 @@ import type { StoredPoolOp } from '../../core/store/index.js';
 import { config } from '../config.js';
 import type { InternalizeContext } from '../context.js';
 import { reportError } from '../errors.js';
-import { availableModels } from '../llm/models.js';
+import { availableModels, type ModelChoice } from '../llm/models.js';
 import type { PrincipleNode } from '../views/principlesView.js';
 import { ensureConsent, promptRedactor } from './summarize.js';
 
@@ -89,7 +89,7 @@ async function pickScope(current: PrincipleScope): Promise<PrincipleScope | unde
   return name === undefined ? undefined : (`${picked.scope}:${name.trim()}` as PrincipleScope);
 }
 
-export function registerPrincipleCommands(ctx: InternalizeContext): void {
+export function registerPrincipleCommands(ctx: InternalizeContext, local?: () => ModelChoice | undefined): void {
   const run =
     (what: string, fn: (node: unknown, selected: unknown) => Promise<void> | void) =>
     async (node: unknown, selected: unknown): Promise<void> => {
@@ -248,13 +248,13 @@ export function registerPrincipleCommands(ctx: InternalizeContext): void {
       run('rewrite the principle', async (node) => {
         const p = principleOf(node) ?? (await pickPrinciples(ctx, 'Rewrite as a General Principle', false))[0];
         if (p === undefined) return;
-        const choice = (await availableModels(ctx))[0];
+        const choice = (await availableModels(ctx, local?.()))[0];
         if (choice === undefined) {
           void vscode.window.showInformationMessage('Rewriting needs a language model: sign in to one in VS Code, or set internalize.llm.baseUrl and internalize.llm.model. You can also edit the principle by hand.');
           return;
         }
         const { model } = guardModel(await choice.create(), await promptRedactor());
-        if (!(await ensureConsent(ctx, model, `the text of ${p.id}`))) return;
+        if (choice.provider !== 'local' && !(await ensureConsent(ctx, model, `the text of ${p.id}`))) return;
         const suggestion = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Asking ${model.model} for a general wording…`, cancellable: true }, (_, token) => {
           const abort = new AbortController();
           token.onCancellationRequested(() => {

@@ -81,7 +81,8 @@ async function summarizeWithModel(ctx: InternalizeContext, choice: ModelChoice, 
   const summary = consentSummary(model, trajectories, granularity);
   const what = `${String(summary.trajectoryCount)} trajectories (${String(summary.groupCount)} task groups, about ${summary.estimatedTokens.toLocaleString('en-US')} tokens in ${String(summary.calls)} calls)`;
   ctx.log.info(`Summarize: ${what} → ${model.model} at ${model.endpoint}`);
-  if (!(await ensureConsent(ctx, model, what))) return;
+  // The local worker's model runs on this machine: nothing leaves it, so there is nothing to consent to.
+  if (choice.provider !== 'local' && !(await ensureConsent(ctx, model, what))) return;
   const redact = await promptRedactor();
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Summarizing with ${model.model}`, cancellable: true },
