@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { explainOpenError, StoreError } from './errors.js';
-import { IterationRepository, RunRepository } from './iterations.js';
+import { IterationRepository, PrincipleScoreRepository, RunRepository } from './iterations.js';
 import { loadSqlite } from './native.js';
 import { PoolOpRepository, PrincipleRepository, SnapshotRepository } from './principles.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
@@ -15,7 +15,7 @@ export type { SourceRecord } from './sources.js';
 export type { TrajectorySummary, TrajectoryFilter, SearchHit, TrajectoryRows } from './trajectories.js';
 export { toRows } from './trajectories.js';
 export type { StoredPoolOp, PoolOpStatus, PrincipleHistoryEntry } from './principles.js';
-export type { IterationRecord, IterationStatus, RunRecord, RunStatus } from './iterations.js';
+export type { IterationRecord, IterationStatus, PrincipleScoreRecord, RunRecord, RunStatus } from './iterations.js';
 
 export interface StoreOptions {
   /** Open for reading only: a second connection that never takes the write lock (WAL lets it read while the writer writes). */
@@ -35,6 +35,7 @@ export interface Store {
   readonly snapshots: SnapshotRepository;
   readonly iterations: IterationRepository;
   readonly runs: RunRepository;
+  readonly scores: PrincipleScoreRepository;
   transaction<T>(fn: () => T): T;
   close(): void;
 }
@@ -82,6 +83,7 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
     snapshots: new SnapshotRepository(db),
     iterations: new IterationRepository(db),
     runs: new RunRepository(db),
+    scores: new PrincipleScoreRepository(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

@@ -146,3 +146,80 @@ export class RunRepository {
     return rows.map(runFromRow);
   }
 }
+
+/**
+ * How much of the teacher–student gap an iteration's student closed for one principle, without the
+ * principle in context: by a checker where the principle has one, else by divergence.
+ */
+export interface PrincipleScoreRecord {
+  readonly iteration: number;
+  readonly principleId: string;
+  readonly method: 'checker' | 'divergence';
+  /** Success rates (checker) of the base model without, the teacher with, the student without the principle. */
+  readonly base?: number;
+  readonly teacher?: number;
+  readonly student?: number;
+  /** Share of the gap closed (1 − KL after / KL before for divergence). */
+  readonly score?: number;
+  readonly internalized: boolean;
+  readonly detail: Readonly<Record<string, unknown>>;
+  readonly recordedAt: string;
+}
+
+interface ScoreRow {
+  iteration: number;
+  principle_id: string;
+  method: string;
+  base: number | null;
+  teacher: number | null;
+  student: number | null;
+  score: number | null;
+  internalized: number;
+  detail_json: string;
+  recorded_at: string;
+}
+
+function scoreFromRow(r: ScoreRow): PrincipleScoreRecord {
+  return {
+    iteration: r.iteration,
+    principleId: r.principle_id,
+    method: r.method === 'divergence' ? 'divergence' : 'checker',
+    base: opt(r.base),
+    teacher: opt(r.teacher),
+    student: opt(r.student),
+    score: opt(r.score),
+    internalized: r.internalized === 1,
+    detail: fromJson<Record<string, unknown>>(r.detail_json, {}),
+    recordedAt: r.recorded_at,
+  };
+}
+
+export class PrincipleScoreRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Records an iteration's scores (a re-run of the same iteration replaces them). */
+  save(iteration: number, scores: readonly Omit<PrincipleScoreRecord, 'iteration' | 'recordedAt'>[]): void {
+    const insert = this.db.prepare(
+      `INSERT OR REPLACE INTO principle_scores (iteration, principle_id, method, base, teacher, student, score, internalized, detail_json, recorded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const at = nowIso();
+    this.db.transaction(() => {
+      for (const s of scores) {
+        insert.run(iteration, s.principleId, s.method, s.base ?? null, s.teacher ?? null, s.student ?? null, s.score ?? null, s.internalized ? 1 : 0, toJson(s.detail), at);
+      }
+    })();
+  }
+
+  forIteration(iteration: number): PrincipleScoreRecord[] {
+    return this.db.prepare<[number], ScoreRow>('SELECT * FROM principle_scores WHERE iteration = ? ORDER BY principle_id').all(iteration).map(scoreFromRow);
+  }
+
+  /** Each principle's score from the latest iteration that scored it. */
+  latest(): Map<string, PrincipleScoreRecord> {
+    const rows = this.db
+      .prepare<[], ScoreRow>('SELECT s.* FROM principle_scores s JOIN (SELECT principle_id, max(iteration) AS it FROM principle_scores GROUP BY principle_id) l ON l.principle_id = s.principle_id AND l.it = s.iteration')
+      .all();
+    return new Map(rows.map((r) => [r.principle_id, scoreFromRow(r)]));
+  }
+}

@@ -166,6 +166,25 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       INSERT INTO steps_fts(steps_fts) VALUES ('rebuild');
     `);
   },
+  // 5: per-principle internalization scores, one row per iteration and principle.
+  (db) => {
+    db.exec(`
+      CREATE TABLE principle_scores (
+        iteration INTEGER NOT NULL,
+        principle_id TEXT NOT NULL,
+        method TEXT NOT NULL,
+        base REAL,
+        teacher REAL,
+        student REAL,
+        score REAL,
+        internalized INTEGER NOT NULL DEFAULT 0,
+        detail_json TEXT NOT NULL DEFAULT '{}',
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (iteration, principle_id)
+      );
+      CREATE INDEX principle_scores_by_principle ON principle_scores (principle_id, iteration);
+    `);
+  },
 ];
 
 /**

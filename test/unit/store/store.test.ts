@@ -194,3 +194,26 @@ test('a native module built for another ABI is explained with the exact fix', ()
   const missing = explainNativeLoadError(Object.assign(new Error("Cannot find module 'better-sqlite3'"), { code: 'MODULE_NOT_FOUND' }), process.versions);
   assert.match(missing.message, /missing from the installation/u);
 });
+
+test('per-principle scores are kept per iteration; the latest one of each principle is what the view shows', () => {
+  const store = openStore(':memory:');
+  store.scores.save(1, [
+    { principleId: 'P1', method: 'checker', base: 0.1, teacher: 0.6, student: 0.4, score: 0.6, internalized: true, detail: { heldout: 20 } },
+    { principleId: 'P2', method: 'divergence', score: 0.2, internalized: false, detail: { kl_before: 1.5, kl_after: 1.2 } },
+  ]);
+  store.scores.save(2, [{ principleId: 'P1', method: 'checker', base: 0.1, teacher: 0.6, student: 0.5, score: 0.8, internalized: true, detail: {} }]);
+  const latest = store.scores.latest();
+  assert.equal(latest.get('P1')?.iteration, 2);
+  assert.equal(latest.get('P1')?.score, 0.8);
+  assert.equal(latest.get('P2')?.method, 'divergence');
+  assert.equal(latest.get('P2')?.base, undefined);
+  assert.deepEqual(latest.get('P2')?.detail, { kl_before: 1.5, kl_after: 1.2 });
+  assert.deepEqual(
+    store.scores.forIteration(1).map((s) => [s.principleId, s.internalized]),
+    [
+      ['P1', true],
+      ['P2', false],
+    ],
+  );
+  store.close();
+});
