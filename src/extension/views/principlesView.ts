@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { checkSpecificity } from '../../core/experience/specificity.js';
 import type { EvidenceRef, PoolOpKind, Principle, PrincipleStatus } from '../../core/principle.js';
-import type { StoredPoolOp } from '../../core/store/index.js';
+import { estimateTokens } from '../../core/llm/languageModel.js';
+import type { PrincipleScoreRecord, StoredPoolOp } from '../../core/store/index.js';
 import type { InternalizeContext } from '../context.js';
 
 /**
@@ -10,9 +11,9 @@ import type { InternalizeContext } from '../context.js';
  */
 export type PrincipleNode =
   | { readonly kind: 'proposals'; readonly count: number }
-  | { readonly kind: 'status'; readonly status: Exclude<PrincipleStatus, 'proposed'>; readonly count: number }
+  | { readonly kind: 'status'; readonly status: Exclude<PrincipleStatus, 'proposed'>; readonly count: number; readonly internalized?: { readonly count: number; readonly tokens: number } }
   | { readonly kind: 'op'; readonly op: StoredPoolOp; readonly principle?: Principle }
-  | { readonly kind: 'principle'; readonly principle: Principle }
+  | { readonly kind: 'principle'; readonly principle: Principle; readonly score?: PrincipleScoreRecord }
   | { readonly kind: 'evidence'; readonly parent: string; readonly ref: EvidenceRef; readonly title: string }
   | { readonly kind: 'more'; readonly group: string; readonly shown: number; readonly total: number };
 
@@ -40,7 +41,10 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
     ctx.push(
       this.changed,
       ctx.onDidChangeData((what) => {
-        if (what === 'principles' || what === 'store') this.changed.fire(undefined);
+        if (what === 'principles' || what === 'store' || what === 'iterations') this.changed.fire(undefined);
+      }),
+      this.changed.event(() => {
+        this.scoreCache = undefined;
       }),
     );
   }
@@ -74,14 +78,23 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
     }
     if (node === undefined) {
       const pending = store.poolOps.count('proposed');
-      const groups: PrincipleNode[] = GROUPS.map((g) => ({ kind: 'status' as const, status: g.status, count: store.principles.count(g.status) })).filter((g) => g.count > 0);
+      const groups: PrincipleNode[] = GROUPS.map((g) => ({
+        kind: 'status' as const,
+        status: g.status,
+        count: store.principles.count(g.status),
+        internalized: g.status === 'accepted' ? this.internalizedSummary() : undefined,
+      })).filter((g) => g.count > 0);
       return pending > 0 ? [{ kind: 'proposals', count: pending }, ...groups] : groups;
     }
     switch (node.kind) {
       case 'proposals':
         return this.paged('proposals', node.count, store.poolOps.list({ status: 'proposed', limit: this.limits.get('proposals') ?? PAGE }), (op) => ({ kind: 'op', op, principle: store.principles.get(op.principleId) }));
       case 'status':
-        return this.paged(node.status, node.count, store.principles.list({ status: node.status, limit: this.limits.get(node.status) ?? PAGE }), (principle) => ({ kind: 'principle', principle }));
+        return this.paged(node.status, node.count, store.principles.list({ status: node.status, limit: this.limits.get(node.status) ?? PAGE }), (principle) => ({
+          kind: 'principle',
+          principle,
+          score: this.scores().get(principle.id),
+        }));
       case 'op':
         return this.evidenceRows(node.op.principleId, node.op.evidence.length > 0 ? node.op.evidence : (node.principle?.evidence ?? []));
       case 'principle':
@@ -90,6 +103,33 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
       case 'more':
         return [];
     }
+  }
+
+  private scoreCache: Map<string, PrincipleScoreRecord> | undefined;
+
+  /** The latest internalization score of each principle, read once per refresh. */
+  private scores(): Map<string, PrincipleScoreRecord> {
+    this.scoreCache ??= this.ctx.tryStore()?.scores.latest() ?? new Map<string, PrincipleScoreRecord>();
+    return this.scoreCache;
+  }
+
+  /**
+   * Internalized principles are no longer injected when serving: the context each step saves is
+   * what their lines in the step-wise block would have cost.
+   */
+  private internalizedSummary(): { count: number; tokens: number } | undefined {
+    const store = this.ctx.tryStore();
+    if (store === undefined) return undefined;
+    let count = 0;
+    let tokens = 0;
+    for (const [id, score] of this.scores()) {
+      if (!score.internalized) continue;
+      const p = store.principles.get(id);
+      if (p?.status !== 'accepted') continue;
+      count++;
+      tokens += estimateTokens(`- ${p.text}\n`);
+    }
+    return count === 0 ? undefined : { count, tokens };
   }
 
   private evidenceRows(parent: string, evidence: readonly EvidenceRef[]): PrincipleNode[] {
@@ -117,12 +157,16 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
         item.id = `group:${node.status}`;
         item.iconPath = new vscode.ThemeIcon(group?.icon ?? 'circle-outline');
         item.description = String(node.count);
+        if (node.internalized !== undefined) {
+          item.description += ` · ${String(node.internalized.count)} internalized (−${String(node.internalized.tokens)} tokens/step)`;
+          item.tooltip = `${String(node.internalized.count)} accepted principles are internalized: the model follows them without seeing them, so serving no longer injects them. That saves about ${String(node.internalized.tokens)} context tokens at each step where the selector would have picked all of them.`;
+        }
         return item;
       }
       case 'op':
         return opItem(node.op, node.principle);
       case 'principle':
-        return principleItem(node.principle);
+        return principleItem(node.principle, node.score);
       case 'more': {
         const item = new vscode.TreeItem(`Show ${String(Math.min(PAGE, node.total - node.shown))} more`, vscode.TreeItemCollapsibleState.None);
         item.id = `more:${node.group}:${String(node.shown)}`;
@@ -185,13 +229,23 @@ function opItem(op: StoredPoolOp, principle: Principle | undefined): vscode.Tree
   return item;
 }
 
-function principleItem(p: Principle): vscode.TreeItem {
+function scoreText(s: PrincipleScoreRecord): string {
+  const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(0)}%`);
+  if (s.method === 'checker') {
+    return `Iteration ${String(s.iteration)}, by its checker on held-out prompts: base model ${pct(s.base)} without the principle, teacher ${pct(s.teacher)} with it, student ${pct(s.student)} without it → ${s.score === undefined ? 'no score' : `${(s.score * 100).toFixed(0)}% of the gap closed`}.`;
+  }
+  return `Iteration ${String(s.iteration)}, by divergence (no checker): 1 − KL after / KL before = ${s.score === undefined ? '–' : s.score.toFixed(2)} on held-out decision states where the selector picks it.`;
+}
+
+function principleItem(p: Principle, score?: PrincipleScoreRecord): vscode.TreeItem {
   const item = new vscode.TreeItem(p.text, p.evidence.length > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = `principle:${p.id}`;
   const specific = p.status === 'accepted' ? specificityNote(p.text, p.granularity) : undefined;
   const by = p.origin === 'llm' ? (p.model ?? 'model') : p.origin;
-  item.description = [p.id, p.scope === 'global' ? undefined : p.scope, p.granularity === 'instance' ? 'instance-level' : undefined, by, specific === undefined ? undefined : 'specific'].filter((x) => x !== undefined).join(' · ');
+  const scored = score?.score === undefined ? undefined : `${score.internalized ? 'internalized' : 'score'} ${score.score.toFixed(2)}${score.method === 'divergence' ? ' (KL)' : ''}`;
+  item.description = [p.id, p.scope === 'global' ? undefined : p.scope, p.granularity === 'instance' ? 'instance-level' : undefined, by, scored, specific === undefined ? undefined : 'specific'].filter((x) => x !== undefined).join(' · ');
   if (specific !== undefined) item.iconPath = new vscode.ThemeIcon('warning');
+  else if (score?.internalized === true) item.iconPath = new vscode.ThemeIcon('verified-filled');
   const tooltip = new vscode.MarkdownString();
   tooltip.appendMarkdown(`**${p.id}** · ${p.status} · ${p.origin}${p.model === undefined ? '' : ` (${p.model})`} · scope ${p.scope}\n\n`);
   tooltip.appendText(p.text);
@@ -200,6 +254,10 @@ function principleItem(p: Principle): vscode.TreeItem {
     tooltip.appendText(p.when);
   }
   tooltip.appendMarkdown(`\n\nEvidence: ${String(p.evidence.length)} step(s) · helpful ${String(p.helpful)} · harmful ${String(p.harmful)} · created in iteration ${String(p.createdIteration)}, changed in ${String(p.updatedIteration)}`);
+  if (score !== undefined) {
+    tooltip.appendMarkdown('\n\n');
+    tooltip.appendText(scoreText(score));
+  }
   if (specific !== undefined) {
     tooltip.appendMarkdown('\n\n');
     tooltip.appendText(specific);
