@@ -76,6 +76,11 @@ export const config = {
   iterations(): number {
     return positiveInt(section().get<unknown>('distill.iterations'), 3, 20);
   },
+  /** Which principles of the built-in suite a suite round runs (empty: all of them). */
+  suitePrinciples(): string[] {
+    const value = section().get<unknown>('distill.suitePrinciples');
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && /^P\d+$/u.test(v)) : [];
+  },
   /** The interpreter that runs the training worker: the setting, else `python3` on PATH. */
   pythonPath(): string {
     const value = section().get<unknown>('trainer.pythonPath');

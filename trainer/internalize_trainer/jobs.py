@@ -91,13 +91,16 @@ def _suite(params: dict, emit: Callable[[dict], None], cancelled: Callable[[], b
         config = SuiteConfig.from_dict(params.get("config", {}))
     except (TypeError, ValueError) as error:
         raise ProtocolError("invalid-params", str(error)) from error
+    from .suites.coding import load_suite
+
     result = run_suite(_model_dir(params), config, workdir(params), emit, cancelled)
+    texts = {p.id: p.text for p in load_suite(config.seed)}
     rounds = result["rounds"]
     last = rounds[-1] if rounds else None
     principles = []
     for pid, row in result["calibration"].items():
         scored = next((r for r in last["principles"] if r["id"] == pid), None) if last else None
-        principles.append({"id": pid, "calibrated": row["calibrated"], "reason": row["reason"],
+        principles.append({"id": pid, "text": texts.get(pid, ""), "calibrated": row["calibrated"], "reason": row["reason"],
                            "method": row["method"], "base": row["base"], "teacher": row["teacher"],
                            "student": scored["student"] if scored else None, "score": scored["score"] if scored else None,
                            "internalized": bool(scored and scored["internalized"]),

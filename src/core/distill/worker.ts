@@ -44,6 +44,8 @@ export type DistillResult = z.infer<typeof distillResult>;
 /** One principle's outcome of a suite run: success rates by checker, or divergence where it has none. */
 export const principleScore = z.object({
   id: z.string(),
+  /** The principle's sentence, as the suite states it. */
+  text: z.string().optional(),
   /** Whether calibration kept it (the teacher clearly above the base model); only kept ones are trained. */
   calibrated: z.boolean(),
   reason: z.string(),
