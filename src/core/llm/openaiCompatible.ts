@@ -93,11 +93,16 @@ export function openAiCompatibleModel(options: OpenAiCompatibleOptions): Languag
       throw classifyThrown(error, request.signal, timeoutMs);
     }
     if (!response.ok) throw await httpFailure(response);
+    // Text already handed to onText cannot be taken back: a retry would hand it over a second time.
+    let passedOn = 0;
+    const onText = request.onText;
+    const counted: ChatRequest = onText === undefined ? request : { ...request, onText: (piece) => { passedOn += piece.length; onText(piece); } };
     try {
-      return stream && (response.headers.get('content-type') ?? '').includes('text/event-stream') ? await readStream(response, request) : await readJson(response, request);
+      return stream && (response.headers.get('content-type') ?? '').includes('text/event-stream') ? await readStream(response, counted) : await readJson(response, counted);
     } catch (error) {
-      if (error instanceof Attempt) throw error;
-      throw classifyThrown(error, request.signal, timeoutMs, true);
+      const failure = error instanceof Attempt ? error : classifyThrown(error, request.signal, timeoutMs, true);
+      if (passedOn === 0 || !failure.retryable) throw failure;
+      throw new Attempt(`${failure.message}, after ${String(passedOn)} characters of it had been passed on (not retried, so they are not repeated)`, failure.kind, false, failure.status);
     }
   }
 
@@ -107,15 +112,19 @@ export function openAiCompatibleModel(options: OpenAiCompatibleOptions): Languag
     estimateTokens,
     async chat(request) {
       let attempt = 0;
+      let first: Attempt | undefined;
       for (;;) {
         attempt++;
         try {
           return await once(request);
         } catch (error) {
           const failure = error instanceof Attempt ? error : new Attempt(String(error), 'protocol', false);
+          first ??= failure;
           if (!failure.retryable || attempt > maxRetries || request.signal?.aborted === true) {
+            // A server that dies mid-answer is refused on the retries; the first failure says what happened.
+            const before = first.kind === failure.kind ? '' : `; the first attempt: ${first.message}`;
             throw new LanguageModelError(
-              `${describe(failure)} (endpoint ${endpoint}, model "${options.model}"${attempt > 1 ? `, after ${String(attempt)} attempts` : ''}). ${advice(failure.kind)}`,
+              `${describe(failure)} (endpoint ${endpoint}, model "${options.model}"${attempt > 1 ? `, after ${String(attempt)} attempts${before}` : ''}). ${advice(failure.kind)}`,
               failure.kind,
               endpoint,
               options.model,

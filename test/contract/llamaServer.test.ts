@@ -1,0 +1,130 @@
+/**
+ * CONTRACT: the OpenAI-compatible client of the LanguageModel port against a real llama.cpp server
+ * (llama-cpp-python, pinned in scripts/setup-llama-server.sh) serving SmolLM2-135M-Instruct on
+ * 127.0.0.1, started and stopped here: a whole answer, a streamed one, a timeout, a server killed
+ * in the middle of a streamed answer, and a model name the server does not serve.
+ * Skipped, with the reason, where scripts/setup-llama-server.sh has not run; INTERNALIZE_REQUIRE_LLAMA=1
+ * turns that skip into a failure (for runs that did set it up).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openAiCompatibleModel } from '../../src/core/llm/openaiCompatible.js';
+import { LanguageModelError } from '../../src/core/llm/languageModel.js';
+import type { LanguageModel } from '../../src/core/llm/languageModel.js';
+import { LLAMA_ALIAS, llamaEnvironment, startLlamaServer } from './llamaServer.js';
+import type { LlamaEnvironment, LlamaServer } from './llamaServer.js';
+
+const found = llamaEnvironment();
+if (typeof found === 'string' && process.env.INTERNALIZE_REQUIRE_LLAMA === '1') throw new Error(`INTERNALIZE_REQUIRE_LLAMA=1 but ${found}`);
+const skip = typeof found === 'string' ? `llama.cpp server tests skipped: ${found}` : false;
+const env = found as LlamaEnvironment;
+
+const noSleep = (): Promise<void> => Promise.resolve();
+const capital = [{ role: 'user' as const, content: 'What is the capital of France? Answer in one sentence.' }];
+// Long enough that no answer to it finishes within the timeouts below (about 1,000 tokens of output).
+const long = [{ role: 'user' as const, content: 'Count from 1 to 300, one number per line, with no other text.' }];
+
+function client(server: LlamaServer, extra: Partial<Parameters<typeof openAiCompatibleModel>[0]> = {}): LanguageModel {
+  return openAiCompatibleModel({ baseUrl: server.baseUrl, model: LLAMA_ALIAS, sleep: noSleep, ...extra });
+}
+
+describe('llama.cpp server (llama-cpp-python) with SmolLM2-135M-Instruct', { timeout: 120_000 }, () => {
+  let server: LlamaServer;
+  before(async () => {
+    if (skip === false) server = await startLlamaServer(env);
+  });
+  after(async () => {
+    if (skip === false) await server.stop();
+  });
+
+  test('a whole (non-streamed) answer: greedy text, finish reason and usage', { skip }, async () => {
+    const answer = await client(server, { stream: false }).chat({ messages: capital, maxTokens: 32, temperature: 0 });
+    assert.match(answer.text, /Paris/u);
+    assert.equal(answer.finishReason, 'stop');
+    assert.ok(answer.usage !== undefined && answer.usage.promptTokens > 0 && answer.usage.completionTokens > 0 && answer.usage.completionTokens <= 32, JSON.stringify(answer.usage));
+  });
+
+  test('a streamed answer arrives in pieces, and greedy decoding gives the same text as the whole answer', { skip }, async () => {
+    const pieces: string[] = [];
+    const streamed = await client(server).chat({ messages: capital, maxTokens: 32, temperature: 0, onText: (p) => pieces.push(p) });
+    const whole = await client(server, { stream: false }).chat({ messages: capital, maxTokens: 32, temperature: 0 });
+    assert.ok(pieces.length > 1, `several pieces, got ${String(pieces.length)}`);
+    assert.equal(pieces.join(''), streamed.text);
+    assert.equal(streamed.text, whole.text);
+    assert.equal(streamed.finishReason, 'stop');
+  });
+
+  test('max tokens cuts the answer with finish reason "length", streamed and whole', { skip }, async () => {
+    const whole = await client(server, { stream: false }).chat({ messages: long, maxTokens: 5, temperature: 0 });
+    assert.equal(whole.finishReason, 'length');
+    assert.equal(whole.usage?.completionTokens, 5);
+    const streamed = await client(server).chat({ messages: long, maxTokens: 5, temperature: 0 });
+    assert.equal(streamed.finishReason, 'length');
+    assert.equal(streamed.text, whole.text);
+  });
+
+  test('a model name the server does not serve: llama-cpp-python answers with its only model, no error', { skip }, async () => {
+    // llama-cpp-python's LlamaProxy maps any unknown `model` to its default alias (unlike Ollama's 404,
+    // which the unit tests cover), so the client cannot tell a mistyped name; /v1/models shows what is served.
+    const answer = await openAiCompatibleModel({ baseUrl: server.baseUrl, model: 'gpt-4o-does-not-exist', sleep: noSleep, stream: false }).chat({ messages: capital, maxTokens: 32, temperature: 0 });
+    const served = await client(server, { stream: false }).chat({ messages: capital, maxTokens: 32, temperature: 0 });
+    assert.equal(answer.text, served.text);
+    const models = (await (await fetch(`${server.baseUrl}/models`)).json()) as { data: { id: string }[] };
+    assert.deepEqual(models.data.map((m) => m.id), [LLAMA_ALIAS]);
+  });
+
+  test('a client-side timeout on a long answer ends in a timeout error, and the server keeps serving', { skip }, async () => {
+    const model = client(server, { timeoutMs: 300, maxRetries: 1 });
+    await assert.rejects(model.chat({ messages: long, maxTokens: 2000, temperature: 0 }), (e: unknown) => {
+      assert.ok(e instanceof LanguageModelError, String(e));
+      assert.equal(e.kind, 'timeout');
+      assert.equal(e.attempts, 2);
+      assert.match(e.message, /^No answer within 0\.3 s \(endpoint http:\/\/127\.0\.0\.1:\d+\/v1, model "smollm2-135m-instruct", after 2 attempts\)\. .*raise the timeout/u);
+      return true;
+    });
+    // The abandoned streams do not wedge the server: the next request is answered.
+    const next = await client(server, { stream: false }).chat({ messages: capital, maxTokens: 32, temperature: 0 });
+    assert.match(next.text, /Paris/u);
+  });
+});
+
+describe('llama.cpp server killed in the middle of a streamed answer', { timeout: 120_000 }, () => {
+  test('with a streaming callback: an interrupted error at once, the text already passed on is not sent again', { skip }, async (t) => {
+    const server = await startLlamaServer(env);
+    t.after(() => server.stop());
+    const pieces: string[] = [];
+    const answer = client(server, { maxRetries: 3 }).chat({
+      messages: long,
+      maxTokens: 2000,
+      temperature: 0,
+      onText: (p) => {
+        if (pieces.push(p) === 3) server.process.kill('SIGKILL');
+      },
+    });
+    await assert.rejects(answer, (e: unknown) => {
+      assert.ok(e instanceof LanguageModelError, String(e));
+      assert.equal(e.kind, 'interrupted');
+      assert.equal(e.attempts, 1);
+      assert.match(e.message, /^The connection closed in the middle of the answer, after \d+ characters of it had been passed on \(not retried, so they are not repeated\)/u);
+      return true;
+    });
+    assert.ok(pieces.length >= 3);
+  });
+
+  test('without one: retried, and the error says the server was lost mid-answer and is now unreachable', { skip }, async (t) => {
+    const server = await startLlamaServer(env);
+    t.after(() => server.stop());
+    // The answer takes several seconds (about 1,000 tokens), so a kill one second in lands in the middle of it.
+    const kill = setTimeout(() => server.process.kill('SIGKILL'), 1_000);
+    t.after(() => { clearTimeout(kill); });
+    // The backoff lasts until the process is gone, so the retry meets a closed port rather than a dying process.
+    const gone = new Promise<void>((resolve) => server.process.once('exit', () => { resolve(); }));
+    await assert.rejects(client(server, { maxRetries: 1, sleep: () => gone }).chat({ messages: long, maxTokens: 2000, temperature: 0 }), (e: unknown) => {
+      assert.ok(e instanceof LanguageModelError, String(e));
+      assert.equal(e.kind, 'unreachable');
+      assert.equal(e.attempts, 2);
+      assert.match(e.message, /^Could not connect \(ECONNREFUSED\) \(endpoint .*, after 2 attempts; the first attempt: The connection closed in the middle of the answer\)\. Check that the server is running/u);
+      return true;
+    });
+  });
+});
