@@ -2,16 +2,20 @@
  * CONTRACT: the OpenAI-compatible client of the LanguageModel port against a real llama.cpp server
  * (llama-cpp-python, pinned in scripts/setup-llama-server.sh) serving SmolLM2-135M-Instruct on
  * 127.0.0.1, started and stopped here: a whole answer, a streamed one, a timeout, a server killed
- * in the middle of a streamed answer, and a model name the server does not serve.
+ * in the middle of a streamed answer, a model name the server does not serve, and structured output
+ * (the server refuses OpenAI's json_schema format; the client falls back to its json_object form).
  * Skipped, with the reason, where scripts/setup-llama-server.sh has not run; INTERNALIZE_REQUIRE_LLAMA=1
  * turns that skip into a failure (for runs that did set it up).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { z } from 'zod';
 import { openAiCompatibleModel } from '../../src/core/llm/openaiCompatible.js';
 import { LanguageModelError } from '../../src/core/llm/languageModel.js';
 import type { LanguageModel } from '../../src/core/llm/languageModel.js';
+import { chatStructured } from '../../src/core/llm/structured.js';
 import { LLAMA_ALIAS, llamaEnvironment, startLlamaServer } from './llamaServer.js';
+import { sseChunks, startReplayServer } from '../unit/llm/replayServer.js';
 import type { LlamaEnvironment, LlamaServer } from './llamaServer.js';
 
 const found = llamaEnvironment();
@@ -73,6 +77,17 @@ describe('llama.cpp server (llama-cpp-python) with SmolLM2-135M-Instruct', { tim
     assert.deepEqual(models.data.map((m) => m.id), [LLAMA_ALIAS]);
   });
 
+  test('structured output: the server refuses the json_schema format, the client falls back to a grammar-enforced json_object', { skip }, async () => {
+    const Person = z.object({ name: z.string(), age: z.number().int() });
+    const model = client(server, { maxRetries: 0 });
+    const person = await chatStructured(model, [{ role: 'user', content: 'Describe a fictional person as JSON with a name and an age.' }], Person, { name: 'person', maxTokens: 64 });
+    assert.equal(typeof person.name, 'string');
+    assert.equal(typeof person.age, 'number');
+    // The fallback is remembered: the next structured request goes straight to json_object (no refusal, so maxRetries 0 is enough).
+    const streamed = await model.chat({ messages: [{ role: 'user', content: 'Give a JSON object with a name.' }], jsonSchema: { name: 'n', schema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } }, maxTokens: 64, temperature: 0 });
+    assert.equal(typeof (JSON.parse(streamed.text) as { name: unknown }).name, 'string');
+  });
+
   test('a client-side timeout on a long answer ends in a timeout error, and the server keeps serving', { skip }, async () => {
     const model = client(server, { timeoutMs: 300, maxRetries: 1 });
     await assert.rejects(model.chat({ messages: long, maxTokens: 2000, temperature: 0 }), (e: unknown) => {
@@ -127,4 +142,31 @@ describe('llama.cpp server killed in the middle of a streamed answer', { timeout
       return true;
     });
   });
+});
+
+// llama-cpp-python 0.3.36's answer to `response_format: {type: 'json_schema'}`, as the server above gives it.
+const llamaRefusal = {
+  error: {
+    message: "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}",
+    type: 'internal_server_error',
+  },
+};
+
+test('the json_object fallback sends the schema in the form llama-cpp-python reads, once, without a retry counted', async (t) => {
+  const server = await startReplayServer([{ status: 500, json: llamaRefusal }, { sse: sseChunks(['{"a":1}']) }, { sse: sseChunks(['{"a":2}']) }]);
+  t.after(() => server.close());
+  const model = openAiCompatibleModel({ baseUrl: server.baseUrl, model: 'm', maxRetries: 0, sleep: noSleep });
+  const jsonSchema = { name: 'a', schema: { type: 'object', properties: { a: { type: 'number' } } } };
+  assert.equal((await model.chat({ messages: capital, jsonSchema })).text, '{"a":1}');
+  assert.equal((await model.chat({ messages: capital, jsonSchema })).text, '{"a":2}');
+  assert.deepEqual(server.requests.map((r) => (r.body.response_format as { type: string }).type), ['json_schema', 'json_object', 'json_object']);
+  assert.deepEqual(server.requests[1]?.body.response_format, { type: 'json_object', schema: jsonSchema.schema });
+});
+
+test('a 500 about something else is not taken for a refused format', async (t) => {
+  const server = await startReplayServer([{ status: 500, json: { error: { message: 'CUDA out of memory' } } }]);
+  t.after(() => server.close());
+  const model = openAiCompatibleModel({ baseUrl: server.baseUrl, model: 'm', maxRetries: 0, sleep: noSleep });
+  await assert.rejects(model.chat({ messages: capital, jsonSchema: { name: 'a', schema: { type: 'object' } } }), { kind: 'server', message: /CUDA out of memory/u });
+  assert.equal(server.requests.length, 1);
 });

@@ -2,7 +2,9 @@
  * A client for any OpenAI-compatible `/chat/completions` endpoint (Ollama, vLLM, LM Studio,
  * llama.cpp server). The caller passes the key (the extension keeps it in SecretStorage).
  * Retries with exponential backoff on 429, 5xx, connection failures, timeouts and answers cut off
- * mid-stream; never on other 4xx.
+ * mid-stream; never on other 4xx, and never once streamed text has reached the caller's onText.
+ * Structured output asks for OpenAI's `json_schema` format and falls back, once per client, to
+ * `json_object` with a schema where the server refuses it (llama-cpp-python's server).
  */
 import { z } from 'zod';
 import type { ChatRequest, ChatResponse, LanguageModel, LanguageModelErrorKind } from './languageModel.js';
@@ -70,6 +72,16 @@ export function openAiCompatibleModel(options: OpenAiCompatibleOptions): Languag
   const maxBackoff = options.maxBackoffMs ?? 20_000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const stream = options.stream ?? true;
+  // OpenAI's `json_schema` response format, until the server refuses it; then the older
+  // `{type: 'json_object', schema}` form that llama-cpp-python's server (which accepts only 'text'
+  // and 'json_object', and answers anything else with HTTP 500) enforces with a grammar.
+  let schemaForm: 'json_schema' | 'json_object' = 'json_schema';
+
+  function responseFormat(format: NonNullable<ChatRequest['jsonSchema']>): Record<string, unknown> {
+    return schemaForm === 'json_schema'
+      ? { type: 'json_schema', json_schema: { name: format.name, schema: format.schema, strict: true } }
+      : { type: 'json_object', schema: format.schema };
+  }
 
   async function once(request: ChatRequest): Promise<ChatResponse> {
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -80,9 +92,7 @@ export function openAiCompatibleModel(options: OpenAiCompatibleOptions): Languag
       stream,
       ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
       ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-      ...(request.jsonSchema === undefined
-        ? {}
-        : { response_format: { type: 'json_schema', json_schema: { name: request.jsonSchema.name, schema: request.jsonSchema.schema, strict: true } } }),
+      ...(request.jsonSchema === undefined ? {} : { response_format: responseFormat(request.jsonSchema) }),
     };
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' };
     if (options.apiKey !== undefined && options.apiKey !== '') headers.authorization = `Bearer ${options.apiKey}`;
@@ -92,7 +102,14 @@ export function openAiCompatibleModel(options: OpenAiCompatibleOptions): Languag
     } catch (error) {
       throw classifyThrown(error, request.signal, timeoutMs);
     }
-    if (!response.ok) throw await httpFailure(response);
+    if (!response.ok) {
+      const failure = await httpFailure(response);
+      if (request.jsonSchema !== undefined && schemaForm === 'json_schema' && refusesJsonSchema(failure)) {
+        schemaForm = 'json_object';
+        return once(request);
+      }
+      throw failure;
+    }
     // Text already handed to onText cannot be taken back: a retry would hand it over a second time.
     let passedOn = 0;
     const onText = request.onText;
@@ -150,6 +167,11 @@ function classifyThrown(error: unknown, caller: AbortSignal | undefined, timeout
   // A socket closed after connecting is a server dying mid-answer, not an address problem.
   if (midAnswer || code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') return new Attempt('The connection closed in the middle of the answer', 'interrupted', true);
   return new Attempt(`Could not connect${code === '' ? '' : ` (${code})`}`, 'unreachable', true);
+}
+
+/** A 400, 422 or 500 whose message is about the response format: the server does not know `json_schema`. */
+function refusesJsonSchema(failure: Attempt): boolean {
+  return (failure.status === 400 || failure.status === 422 || failure.status === 500) && /response_format|json_schema/u.test(failure.message);
 }
 
 async function httpFailure(response: Response): Promise<Attempt> {
