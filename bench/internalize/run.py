@@ -51,9 +51,9 @@ def calibration_markdown(calibration: dict, config: SuiteConfig, texts: dict[str
              "| id | principle | base | teacher | gap | z | kept |", "|---|---|---|---|---|---|---|"]
     for pid, row in calibration.items():
         if row["method"] == "divergence":
-            lines.append(f"| {pid} | {texts[pid]} | – | – | – | – | yes (no checker: divergence score) |")
+            lines.append(f"| {pid} | {texts[pid].replace('`', '')} | – | – | – | – | yes (no checker: divergence score) |")
             continue
-        lines.append(f"| {pid} | {texts[pid]} | {_pct(row['base'])} | {_pct(row['teacher'])} | {row['gap']:+.2f} | {row['z']:.1f} | "
+        lines.append(f"| {pid} | {texts[pid].replace('`', '')} | {_pct(row['base'])} | {_pct(row['teacher'])} | {row['gap']:+.2f} | {row['z']:.1f} | "
                      f"{'yes' if row['calibrated'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
@@ -71,12 +71,11 @@ def results_markdown(runs: list[dict], calibration: dict, texts: dict[str, str],
                       "| id | method | base | teacher | student | score | internalized | kept teacher samples |",
                       "|---|---|---|---|---|---|---|---|"]
             for row in rnd["principles"]:
+                tail = f"{_num(row['score'])} | {'yes' if row['internalized'] else 'no'} | {row.get('kept', '–')}/{row.get('sampled', '–')} |"
                 if row["method"] == "divergence":
-                    lines.append(f"| {row['id']} | div | KL before {_num(row['kl_before'], 3)} | – | KL after {_num(row['kl_after'], 3)} | "
-                                 f"{_num(row['score'])} | {'yes' if row['internalized'] else 'no'} | {row.get('kept', '–')}/{row.get('sampled', '–')} |")
+                    lines.append(f"| {row['id']} | div | KL before {_num(row['kl_before'], 3)} | – | KL after {_num(row['kl_after'], 3)} | {tail}")
                 else:
-                    lines.append(f"| {row['id']} | checker | {_pct(row['base'])} | {_pct(row['teacher'])} | {_pct(row['student'])} | "
-                                 f"{_num(row['score'])} | {'yes' if row['internalized'] else 'no'} | {row.get('kept', '–')}/{row.get('sampled', '–')} |")
+                    lines.append(f"| {row['id']} | checker | {_pct(row['base'])} | {_pct(row['teacher'])} | {_pct(row['student'])} | {tail}")
             ret, verdict = rnd["retention"], rnd["collapse"]
             lines += ["", f"Mean checker score: **{_num(rnd['mean_checker_score'])}**. Retention NLL {ret['student_nll']:.4f} vs base "
                       f"{ret['base_nll']:.4f} (×{ret['ratio']:.3f}); collapse guard: "
@@ -85,12 +84,12 @@ def results_markdown(runs: list[dict], calibration: dict, texts: dict[str, str],
         lines += ["Timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in timing.items()), ""]
     summary = _summary(runs)
     if summary:
-        lines += ["## Summary over seeds (round 1)", "", "| regime | seeds | mean checker score per seed | mean | retention ×base per seed |",
-                  "|---|---|---|---|---|"]
+        lines += ["## Summary over seeds (round 1)", "",
+                  "| regime | seeds | mean checker score per seed | mean | retention ×base per seed |", "|---|---|---|---|---|"]
         for regime, rows in summary.items():
             scores = [r["score"] for r in rows]
             lines.append(f"| {regime} | {', '.join(str(r['seed']) for r in rows)} | {', '.join(_num(s) for s in scores)} | "
-                         f"{_num(sum(scores) / len(scores))} | {', '.join(f'{r['ratio']:.3f}' for r in rows)} |")
+                         f"{_num(sum(scores) / len(scores))} | {', '.join(format(r['ratio'], '.3f') for r in rows)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -143,7 +142,8 @@ def main() -> int:
     first = config(args.seeds[0], args.regimes[0])
     calibration_seconds = None
     if args.calibration:
-        calibration = json.loads(Path(args.calibration).read_text())["calibration"]
+        saved = json.loads(Path(args.calibration).read_text())
+        calibration, calibration_seconds = saved["calibration"], saved.get("seconds")
     else:
         started = time.perf_counter()
         calibration = Runner(model_dir, first, work / "calibration", log).calibrate()

@@ -51,6 +51,9 @@ class SuiteConfig:
     #: `keep_per_case` per case, so no single prompt dominates). A principle without checker keeps one each.
     teacher_samples: int = 4
     keep_per_case: int = 2
+    #: At most this many kept responses per principle (spread over the cases first): the training cost of a
+    #: round grows with the suite, and issue #10's scratch run internalized a principle from 20.
+    max_records_per_principle: int = 20
     temperature: float = 0.8
     #: Samples per held-out case when measuring success rates (base, teacher, student).
     eval_samples: int = 2
@@ -177,15 +180,15 @@ class Runner:
             cases = p.train[: c.n_train]
             k = c.teacher_samples if p.checker else 1
             responses = self.sample(model, [block_view(case, p) for case in cases], k, c.temperature, seed + 7 * i)
-            kept = 0
-            for case, texts in zip(cases, responses, strict=True):
-                good = [t for t in texts if t.strip() and (p.checker is None or p.checker(t, case))]
-                # Distinct responses only: a repeated sample teaches nothing new and overweights its prompt.
-                for text in list(dict.fromkeys(good))[: c.keep_per_case]:
-                    records.append(Record(messages=case.messages + [{"role": "assistant", "content": text}],
-                                          blocks={case.observation: p.block}, targets=[len(case.messages)]))
-                    kept += 1
-            stats[p.id] = {"sampled": len(cases) * k, "kept": kept}
+            # Distinct successes only: a repeated sample teaches nothing new and overweights its prompt.
+            good = [list(dict.fromkeys(t for t in texts if t.strip() and (p.checker is None or p.checker(t, case))))[: c.keep_per_case]
+                    for case, texts in zip(cases, responses, strict=True)]
+            # Round-robin over the cases (each case's first success before any second one) up to the cap.
+            chosen = [(case, texts[j]) for j in range(c.keep_per_case) for case, texts in zip(cases, good, strict=True) if j < len(texts)]
+            chosen = chosen[: c.max_records_per_principle]
+            records += [Record(messages=case.messages + [{"role": "assistant", "content": text}], blocks={case.observation: p.block},
+                               targets=[len(case.messages)]) for case, text in chosen]
+            stats[p.id] = {"sampled": len(cases) * k, "successes": sum(len(g) for g in good), "kept": len(chosen)}
         return records, stats
 
     def replay_records(self) -> list[Record]:
@@ -323,3 +326,9 @@ def run_suite(model_dir: Path, config: SuiteConfig, out_dir: Path, emit: Event =
               should_stop: Callable[[], bool] = lambda: False, calibration: dict | None = None) -> dict:
     """Calibrates (unless given), trains one student per round on the calibrated principles, scores each principle."""
     return Runner(model_dir, config, out_dir, emit, should_stop).run(calibration)
+
+
+#: The CI-sized variant (trainer/tests/test_suite_ci.py, bench/internalize/noise.py): one principle whose
+#: teacher is clearly above the base model in the calibration table, a few dozen cases, one round.
+CI_SUITE: dict = {"principles": ["P2"], "n_train": 24, "n_heldout": 20, "teacher_samples": 4, "eval_samples": 2,
+                  "max_new_tokens": 48, "max_records_per_principle": 20, "seed": 0}
