@@ -66,11 +66,17 @@ export interface ExtractResult {
   readonly tokensSent: number;
 }
 
+/**
+ * A principle is a sentence: the schema asks for at least this many characters, which also keeps a
+ * grammar-constrained small model from answering with the prompt's "..." placeholders.
+ */
+const MIN_TEXT_CHARS = 16;
+
 const Operations = z.object({
   operations: z.array(
     z.discriminatedUnion('op', [
-      z.object({ op: z.literal('ADD'), text: z.string().min(1), rationale: z.string().optional() }),
-      z.object({ op: z.literal('UPDATE'), id: z.string().min(1), text: z.string().min(1), rationale: z.string().optional() }),
+      z.object({ op: z.literal('ADD'), text: z.string().min(MIN_TEXT_CHARS), rationale: z.string().optional() }),
+      z.object({ op: z.literal('UPDATE'), id: z.string().min(1), text: z.string().min(MIN_TEXT_CHARS), rationale: z.string().optional() }),
       z.object({ op: z.literal('DELETE'), id: z.string().min(1), rationale: z.string().optional() }),
       z.object({ op: z.literal('NONE'), rationale: z.string().optional() }),
     ]),
