@@ -74,7 +74,8 @@ test('CONTRACT: recorded SmolLM2-135M answers become recorded, applicable pool o
   assert.deepEqual(result.dropped.map((d) => d.reason), ['unknown principle id "P3"', 'longer than 32 words', 'longer than 32 words', 'unknown principle id "P4"', 'unknown principle id "P3"']);
   for (const op of ops) {
     assert.equal(op?.evidence.length, 1, 'an operation is backed by the runs of its group');
-    assert.ok(recording.trajectories.includes(op?.evidence.at(0)?.trajectoryId ?? ''));
+    const [first] = op?.evidence ?? [];
+    assert.ok(first !== undefined && recording.trajectories.includes(first.trajectoryId));
   }
   // Proposed is not accepted: the pool changes only when the user (or autoAccept) applies.
   assert.equal(store.principles.count('accepted'), 0);
