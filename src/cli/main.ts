@@ -5,6 +5,8 @@
 import { CaptureError } from '../core/capture/index.js';
 import { CurationError } from '../core/experience/curation.js';
 import { StoreError } from '../core/store/index.js';
+import { PoolRefError } from '../core/experience/compare.js';
+import { PackError } from '../core/experience/export.js';
 import { UsageError } from './args.js';
 import { importCommand } from './commands/import.js';
 import { exportCommand } from './commands/export.js';
@@ -39,7 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.err(`${error.message}\nUsage: ${command.usage}\n`);
       return 2;
     }
-    if (error instanceof StoreError || error instanceof CaptureError || error instanceof CurationError) {
+    if (error instanceof StoreError || error instanceof CaptureError || error instanceof CurationError || error instanceof PoolRefError || error instanceof PackError) {
       io.err(`${error.message}\n`);
       return 1;
     }

@@ -1,14 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { diffPools, type PoolSnapshot } from '../../core/principle.js';
 import { openStore } from '../../core/store/index.js';
+import { comparePools, type ComparedEntry, type PoolRef } from '../../core/experience/compare.js';
 import { applyOp, rejectOp } from '../../core/experience/curation.js';
+import { parsePack } from '../../core/experience/export.js';
+import { wordDiff } from '../../core/experience/wordDiff.js';
 import { parseArgs, UsageError } from '../args.js';
 import { databasePath, type Command } from '../context.js';
 
 export const poolCommand: Command = {
   name: 'pool',
-  usage: 'internalize pool [--db PATH] [--apply OPID | --reject OPID] [--json]',
-  summary: 'Show accepted principles and proposed operations; apply or reject one operation.',
+  usage: 'internalize pool [--db PATH] [--apply OPID | --reject OPID] [--json] | pool diff [--from empty|N|current] [--to …] | pool diff A.json B.json',
+  summary: 'Show accepted principles and proposed operations; apply or reject one; diff two pool states (iteration snapshots, the current pool) or two principle packs.',
   run(argv, io) {
-    const args = parseArgs(argv, { values: ['db', 'apply', 'reject'], flags: ['json'] });
+    const args = parseArgs(argv, { values: ['db', 'apply', 'reject', 'from', 'to'], flags: ['json'] });
+    if (args.positionals[0] === 'diff') return Promise.resolve(diff(args, io));
+    if (args.positionals.length > 0) throw new UsageError(`Unknown pool subcommand "${args.positionals[0] ?? ''}"; did you mean \`internalize pool diff\`?`);
     const store = openStore(databasePath(args.options.get('db'), io));
     try {
       for (const [flag, act] of [['apply', applyOp], ['reject', rejectOp]] as const) {
@@ -35,3 +43,85 @@ export const poolCommand: Command = {
     }
   },
 };
+
+type Io = Parameters<Command['run']>[1];
+
+function ref(value: string | undefined, fallback: PoolRef): PoolRef {
+  if (value === undefined) return fallback;
+  if (value === 'empty' || value === 'current') return { kind: value };
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`"${value}" is not a pool state: use empty, current or an iteration number.`);
+  return { kind: 'snapshot', iteration: n };
+}
+
+function packSnapshot(file: string, cwd: string, iteration: number): PoolSnapshot {
+  const path = resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`Cannot read ${path}: ${(error as Error).message}`);
+  }
+  const pack = parsePack(text, path);
+  return {
+    iteration,
+    createdAt: pack.exportedAt,
+    principles: pack.principles.map((p) => ({ ...p, scope: p.scope as PoolSnapshot['principles'][number]['scope'], status: 'accepted' as const, origin: 'imported' as const, helpful: 0, harmful: 0, createdIteration: iteration, updatedIteration: iteration })),
+  };
+}
+
+function marked(entry: ComparedEntry): string {
+  return (entry.segments ?? []).map((s) => (s.kind === 'same' ? s.text : s.kind === 'added' ? `{+${s.text.trimEnd()}+}${s.text.slice(s.text.trimEnd().length)}` : `[-${s.text.trimEnd()}-]${s.text.slice(s.text.trimEnd().length)}`)).join('');
+}
+
+/** `pool diff`: what changed between two pool states, one line per change, word-level for updates. */
+function diff(args: ReturnType<typeof parseArgs>, io: Io): number {
+  const files = args.positionals.slice(1);
+  let from: string;
+  let to: string;
+  let entries: ComparedEntry[];
+  let unchanged: number;
+  if (files.length === 2) {
+    const a = packSnapshot(files[0] ?? '', io.cwd, 0);
+    const b = packSnapshot(files[1] ?? '', io.cwd, 1);
+    const d = diffPools(a, b);
+    [from, to, unchanged] = [files[0] ?? '', files[1] ?? '', d.unchanged];
+    entries = d.entries.map((e) => ({
+      kind: e.kind,
+      principleId: e.principleId,
+      before: e.before?.text,
+      after: e.after?.text,
+      segments: e.before !== undefined && e.after !== undefined ? wordDiff(e.before.text, e.after.text) : undefined,
+      mergedIds: e.mergedIds,
+      evidence: (e.after ?? e.before)?.evidence ?? [],
+    }));
+  } else if (files.length === 0) {
+    const store = openStore(databasePath(args.options.get('db'), io));
+    try {
+      const c = comparePools(store, ref(args.options.get('from'), lastSnapshot(store.snapshots.iterations())), ref(args.options.get('to'), { kind: 'current' }));
+      [from, to, unchanged, entries] = [c.from, c.to, c.unchanged, [...c.entries]];
+    } finally {
+      store.close();
+    }
+  } else {
+    throw new UsageError('`internalize pool diff` takes two principle pack files, or none (then --from and --to name pool states).');
+  }
+  if (args.flags.has('json')) {
+    io.out(`${JSON.stringify({ from, to, unchanged, entries })}\n`);
+    return 0;
+  }
+  io.out(`${from} → ${to}\n`);
+  for (const e of entries) {
+    const text = e.kind === 'ADD' ? (e.after ?? '') : e.kind === 'DELETE' ? (e.before ?? '') : marked(e);
+    const merged = e.kind === 'MERGE' && e.mergedIds !== undefined ? ` (absorbed ${e.mergedIds.join(', ')})` : '';
+    io.out(`${e.kind.padEnd(6)} ${e.principleId.padEnd(6)} ${text}${merged}\n`);
+  }
+  const count = (k: string): number => entries.filter((e) => e.kind === k).length;
+  io.out(`${String(count('ADD'))} added, ${String(count('UPDATE'))} updated, ${String(count('MERGE'))} merged, ${String(count('DELETE'))} deleted, ${String(unchanged)} unchanged.\n`);
+  return 0;
+}
+
+function lastSnapshot(iterations: readonly number[]): PoolRef {
+  const last = iterations[iterations.length - 1];
+  return last === undefined ? { kind: 'empty' } : { kind: 'snapshot', iteration: last };
+}

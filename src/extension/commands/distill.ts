@@ -81,6 +81,8 @@ function suiteJob(ctx: InternalizeContext, store: Store, number: number): RoundJ
       const texts = result.principles.flatMap((p) => (p.text === undefined || p.text === '' ? [] : [{ id: p.id, text: p.text }]));
       const ids = adoptSuitePrinciples(store, texts, number);
       const scored = recordSuiteScores(store, number, result, ids);
+      // The pool this iteration internalized, frozen: Compare Iterations diffs these snapshots.
+      if (store.snapshots.get(number) === undefined) store.snapshots.freeze(number, store.principles.list({ status: 'accepted' }));
       ctx.notify('principles');
       const trained = result.principles.filter((p) => p.calibrated);
       const internalized = trained.filter((p) => p.internalized).length;
