@@ -78,7 +78,7 @@ export async function startLlamaServer(env: LlamaEnvironment, readyWithinMs = 60
 }
 
 async function startOnce(env: LlamaEnvironment, port: number, readyWithinMs: number): Promise<LlamaServer> {
-  const args = ['-m', 'llama_cpp.server', '--model', env.gguf, '--model_alias', LLAMA_ALIAS, '--host', '127.0.0.1', '--port', String(port), '--n_ctx', '2048', '--n_threads', '1', '--seed', '0'];
+  const args = ['-m', 'llama_cpp.server', '--model', env.gguf, '--model_alias', LLAMA_ALIAS, '--host', '127.0.0.1', '--port', String(port), '--n_ctx', '2048', '--n_threads', '1', '--n_threads_batch', '1', '--seed', '0'];
   // One thread: on a shared 2-core machine, two OpenMP threads spin against the other load and
   // generation drops to under one token a second (measured; see bench/llm/RESULTS.md).
   const child = spawn(env.python, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1', OMP_WAIT_POLICY: 'PASSIVE' } });
