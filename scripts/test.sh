@@ -33,6 +33,13 @@ else
   echo "no trainer/ package in this tree: the worker's suites do not run"
 fi
 
+if [ $HAS_TRAINER -eq 1 ]; then
+  step "llama.cpp server (OpenAI-compatible endpoint for the contract tests)"
+  bash scripts/setup-llama-server.sh || die "setting up the llama.cpp server environment failed (scripts/setup-llama-server.sh)."
+  # Set up, so the contract test against the real server must run rather than skip.
+  export INTERNALIZE_REQUIRE_LLAMA=1
+fi
+
 step "editor (code-server)"
 bash scripts/install-editor.sh >/dev/null || die "installing code-server failed (scripts/install-editor.sh); see the line above."
 
