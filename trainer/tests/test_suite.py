@@ -85,3 +85,22 @@ def test_z_score_and_suite_config_errors():
     config = SuiteConfig.from_dict({"n_train": 12, "distill": {"epochs": 1, "lora": {"r": 4}}})
     assert config.n_train == 12 and config.distill.epochs == 1 and config.distill.lora.r == 4
     assert config.distill.lora.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj"]
+
+
+def test_the_suite_method_on_the_toy_model_labels_each_score_with_its_method(toy_dir, tmp_path):
+    """The whole path through the worker, fast: the toy model follows no principle, so calibration would drop
+    everything; with calibration off, the checker principle gets no successful teacher response and the
+    principle without a checker is trained on every teacher response and scored by divergence."""
+    from internalize_trainer.jobs import run
+
+    events: list[dict] = []
+    config = {"principles": ["P4", "P10"], "calibrate": False, "n_train": 4, "n_heldout": 3, "eval_samples": 1,
+              "teacher_samples": 1, "max_new_tokens": 8, "distill": {"epochs": 1}}
+    result = run("suite", {"model": str(toy_dir), "out_dir": str(tmp_path), "config": config}, events.append, lambda: False)
+    rows = {p["id"]: p for p in result["principles"]}
+    assert rows["P4"]["method"] == "checker" and rows["P4"]["base"] == 0.0 and "trained anyway" in rows["P4"]["reason"]
+    assert rows["P10"]["method"] == "divergence" and rows["P10"]["kl_before"] > 0 and rows["P10"]["score"] is not None
+    assert rows["P10"]["score"] == pytest.approx(1 - rows["P10"]["kl_after"] / rows["P10"]["kl_before"])
+    assert result["rounds"][0]["principles"][0]["kept"] == 0  # the toy model never asks to confirm
+    assert result["retention"]["ratio"] > 0 and result["collapse"]["collapsed"] == (result["retention"]["ratio"] > 1.05)
+    assert {e["phase"] for e in events if e["event"] == "progress"} == {"calibrate", "sample", "train", "evaluate"}
