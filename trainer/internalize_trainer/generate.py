@@ -90,8 +90,9 @@ def _generate_batch(model, tokenizer, chunk, max_new_tokens, temperature, top_p,
         input_ids[i, width - len(ids):] = torch.tensor(ids)
         mask[i, width - len(ids):] = 1
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    done = torch.zeros(len(chunk), dtype=torch.bool)
     produced: list[list[int]] = [[] for _ in chunk]
+    # Rows still generating, by their index in `chunk`; a finished row leaves the batch (and the cache).
+    alive = list(range(len(chunk)))
     past = None
     step_ids = input_ids
     for _ in range(max_new_tokens):
@@ -99,20 +100,22 @@ def _generate_batch(model, tokenizer, chunk, max_new_tokens, temperature, top_p,
         result = model(input_ids=step_ids, attention_mask=mask, position_ids=positions, cache=past, use_cache=True,
                        logits_to_keep=1)
         past = result.cache
-        logits = result.logits[:, -1].float()
-        nxt = _pick(logits, temperature, top_p, generator)
-        for i, token in enumerate(nxt.tolist()):
-            if done[i]:
-                continue
-            if token in stops:
-                done[i] = True
-            else:
-                produced[i].append(token)
-        if bool(done.all()):
+        nxt = _pick(result.logits[:, -1].float(), temperature, top_p, generator)
+        keep = []
+        for row, token in enumerate(nxt.tolist()):
+            if token not in stops:
+                produced[alive[row]].append(token)
+                keep.append(row)
+        if not keep:
             break
-        step_ids = nxt.unsqueeze(-1)
-        mask = torch.cat([mask, torch.ones((len(chunk), 1), dtype=torch.long)], dim=1)
+        mask = torch.cat([mask, torch.ones((len(alive), 1), dtype=torch.long)], dim=1)
         positions = positions[:, -1:] + 1
+        step_ids = nxt.unsqueeze(-1)
+        if len(keep) < len(alive):
+            index = torch.tensor(keep)
+            past.batch_select_indices(index)
+            mask, positions, step_ids = mask[index], positions[index], step_ids[index]
+            alive = [alive[row] for row in keep]
     return [Generation(text=tokenizer.decode(p, skip_special_tokens=True), tokens=len(p), truncated=dropped)
             for p, (_, dropped) in zip(produced, chunk, strict=True)]
 
