@@ -25,8 +25,9 @@ const env = found as LlamaEnvironment;
 
 const noSleep = (): Promise<void> => Promise.resolve();
 const capital = [{ role: 'user' as const, content: 'What is the capital of France? Answer in one sentence.' }];
-// Long enough that no answer to it finishes within the timeouts below (about 1,000 tokens of output).
-const long = [{ role: 'user' as const, content: 'Count from 1 to 300, one number per line, with no other text.' }];
+// Greedy decoding answers this with more than 600 tokens (checked), several seconds of generation:
+// no answer to it finishes within the timeouts and kill delays below.
+const long = [{ role: 'user' as const, content: 'Write a long, detailed essay about the history of computing, from the abacus to the smartphone, in at least 1500 words.' }];
 
 function client(server: LlamaServer, extra: Partial<Parameters<typeof openAiCompatibleModel>[0]> = {}): LanguageModel {
   return openAiCompatibleModel({ baseUrl: server.baseUrl, model: LLAMA_ALIAS, sleep: noSleep, ...extra });
@@ -129,7 +130,7 @@ describe('llama.cpp server killed in the middle of a streamed answer', { timeout
   test('without one: retried, and the error says the server was lost mid-answer and is now unreachable', { skip }, async (t) => {
     const server = await startLlamaServer(env);
     t.after(() => server.stop());
-    // The answer takes several seconds (about 1,000 tokens), so a kill one second in lands in the middle of it.
+    // The answer takes several seconds, so a kill one second in lands in the middle of it.
     const kill = setTimeout(() => server.process.kill('SIGKILL'), 1_000);
     t.after(() => { clearTimeout(kill); });
     // The backoff lasts until the process is gone, so the retry meets a closed port rather than a dying process.
