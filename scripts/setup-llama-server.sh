@@ -49,7 +49,7 @@ LOG=$VENV/pip.log
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip >>"$LOG" 2>&1 || { echo "setup-llama-server: step 'pip install --upgrade pip' failed (see $LOG)."; exit 1; }
 if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
   for tool in cmake g++; do
-    command -v $tool >/dev/null 2>&1 || { echo "setup-llama-server: no $tool on PATH; llama-cpp-python compiles llama.cpp from source (scripts/setup-system.sh installs it)."; exit 1; }
+    command -v $tool >/dev/null 2>&1 || { echo "setup-llama-server: no $tool on PATH; llama-cpp-python compiles llama.cpp from source: apt-get install cmake g++."; exit 1; }
   done
   echo "Compiling $PIN into $WHEELS (about 5 minutes on 2 cores, once)"
   mkdir -p "$WHEELS"
