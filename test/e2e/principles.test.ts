@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Editor, ROOT } from './harness.js';
 
@@ -86,6 +86,32 @@ describe('Principles in a real editor', { timeout: 240_000 }, () => {
     const written = readFileSync(file, 'utf8');
     assert.ok(written.startsWith(userText), 'the user text before the block is kept byte for byte');
     assert.match(written, /<!-- internalize:begin hash=[0-9a-f]{16} -->\n## Learned principles \(Internalize\)\n\n- When [^\n]+ \(P1\)\n<!-- internalize:end -->\n$/u);
+  });
+
+  step('rejecting the other proposal from the palette moves it to the Rejected group', async () => {
+    await editor.runCommand('Internalize: Reject Proposed Change');
+    const item = editor.page.locator('.quick-input-list .monaco-list-row', { hasText: /ADD P2/u }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await item.click(); // in a multi-select pick, a click toggles the row's check box
+    await editor.page.keyboard.press('Enter');
+    await rows().filter({ hasText: /^Rejected\s*1/u }).first().waitFor({ timeout: 20_000 });
+    assert.match(editor.extensionLog(), /Rejected ADD P2 \(op \d+\)/u);
+    assert.equal(await rows().filter({ hasText: 'Proposed changes' }).count(), 0, 'nothing is left to review');
+  });
+
+  step('an export over a block edited by hand asks first and leaves the file alone when declined', async () => {
+    const file = join(editor.workspace, 'AGENTS.md');
+    const edited = readFileSync(file, 'utf8').replace('(P1)', '(P1) — edited by a teammate');
+    writeFileSync(file, edited);
+    await editor.runCommand('Internalize: Export Principles…');
+    await editor.page.locator('.quick-input-list .monaco-list-row', { hasText: 'AGENTS.md' }).first().waitFor({ timeout: 10_000 });
+    await editor.page.keyboard.press('Enter');
+    const dialog = editor.page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 15_000 });
+    assert.match((await dialog.textContent()) ?? '', /edited by hand/u);
+    await dialog.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(readFileSync(file, 'utf8'), edited, 'the hand edit is kept');
   });
 
   step('Compare Pools shows the accepted principle as added, with its evidence', async () => {
