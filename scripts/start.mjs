@@ -43,6 +43,8 @@ writeFileSync(
       'telemetry.telemetryLevel': 'off',
       'internalize.store.path': store,
       'internalize.trainer.pythonPath': join(root, '.venv', 'bin', 'python'),
+      // The bundled samples are a handful of runs: let a pattern seen once be proposed.
+      'internalize.experience.minSupport': 1,
     },
     null,
     2,
@@ -73,10 +75,15 @@ writeFileSync(join(demo, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: no
 const server = spawn(
   codeServer,
   [...common, '--config', join(demo, 'config.yaml'), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', workspace],
-  { cwd: root, env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), INTERNALIZE_TOY_CACHE: join(root, '.cache', 'toy') }, stdio: ['ignore', 'ignore', 'inherit'], detached: true },
+  { cwd: root, env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), INTERNALIZE_TOY_CACHE: join(root, '.cache', 'toy'), INTERNALIZE_MODELS_DIR: join(root, '.cache', 'models') }, stdio: ['ignore', 'ignore', 'inherit'], detached: true },
 );
 const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
-console.log(`\nInternalize is running in code-server. Open:\n\n  ${url}\n\nPress Ctrl+C to stop.`);
+console.log(
+  `\nInternalize is running in code-server. Open:\n\n  ${url}\n\n` +
+    'Then, in the Internalize container: the sample runs are in Trajectories; "Summarize Trajectories into Principles" mines them\n' +
+    '(or summarizes them with the local SmolLM2-135M-Instruct); "Start Distillation Round" → "Principle suite" internalizes the\n' +
+    'built-in coding principles into SmolLM2-135M on CPU and ends with the before/after table per principle.\n\nPress Ctrl+C to stop.',
+);
 
 let stopping = false;
 const stop = (code) => {
