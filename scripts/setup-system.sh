@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests and the demo need, only those that are missing.
 # chromium drives the end-to-end tests; ripgrep, the krb5/secret/x11/xkbfile headers build code-server.
 set -uo pipefail
-PACKAGES=(chromium ripgrep libkrb5-dev libsecret-1-dev libx11-dev libxkbfile-dev)
+PACKAGES=(chromium ripgrep libkrb5-dev libsecret-1-dev libx11-dev libxkbfile-dev cmake g++)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
