@@ -84,7 +84,10 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
     iterations: new IterationRepository(db),
     runs: new RunRepository(db),
     scores: new PrincipleScoreRepository(db),
-    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    // IMMEDIATE: a write transaction takes the write lock when it begins. A deferred one that reads
+    // first fails at once with SQLITE_BUSY when another connection commits in between (WAL cannot
+    // upgrade a stale read snapshot, and the busy timeout does not apply to that case).
+    transaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
     close: () => {
       if (db.open) db.close();
     },

@@ -208,7 +208,7 @@ export class PrincipleScoreRepository {
       for (const s of scores) {
         insert.run(iteration, s.principleId, s.method, s.base ?? null, s.teacher ?? null, s.student ?? null, s.score ?? null, s.internalized ? 1 : 0, toJson(s.detail), at);
       }
-    })();
+    }).immediate();
   }
 
   forIteration(iteration: number): PrincipleScoreRecord[] {

@@ -95,7 +95,7 @@ export class PrincipleRepository {
         updated_at: now,
       });
       this.historyStmt.run(principle.id, principle.text, principle.when, principle.scope, principle.status, opId ?? null, now);
-    })();
+    }).immediate();
   }
 
   get(id: string): Principle | undefined {

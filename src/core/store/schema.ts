@@ -210,7 +210,7 @@ export function migrate(db: Database, target: number = SCHEMA_VERSION): number {
     db.transaction(() => {
       step(db);
       db.pragma(`user_version = ${String(version + 1)}`);
-    })();
+    }).immediate();
   }
   return db.pragma('user_version', { simple: true }) as number;
 }

@@ -204,7 +204,7 @@ export class TrajectoryRepository {
     const rows = toRows(trajectory);
     this.db.transaction(() => {
       this.write(rows);
-    })();
+    }).immediate();
   }
 
   /** Inserts or replaces many trajectories in one transaction (see upsertRows). */
@@ -237,7 +237,7 @@ export class TrajectoryRepository {
       for (const rows of latest.values()) first = Math.min(first, this.write(rows));
       if (Number.isFinite(first)) this.db.prepare('INSERT INTO steps_fts(rowid, fts_body) SELECT rowid, fts_body FROM steps WHERE rowid >= ?').run(first);
       this.db.exec(STEPS_FTS_INSERT_TRIGGER);
-    })();
+    }).immediate();
   }
 
   /** Writes one trajectory's rows (inside a transaction) and returns the lowest rowid given to its steps. */
