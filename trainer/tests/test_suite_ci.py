@@ -19,8 +19,9 @@ from internalize_trainer.recipe import CI_SUITE, SuiteConfig, run_suite
 from internalize_trainer.resolve import BUILTIN, resolve_model
 
 MODELS = Path(__file__).resolve().parents[2] / ".cache" / "models"
-#: Largest |score| of an untrained model measured over seeds (bench/results/internalize-noise.md).
-NOISE = 0.0
+#: Largest |score| of an untrained model over seeds 0-2 (bench/results/internalize-noise.md: base 0.12 / 0.03 / 0.03
+#: against teachers 0.78 / 0.68 / 0.78 gives chance scores within ±0.15); trained scores there were 0.81, 1.12, 1.07.
+NOISE = 0.15
 
 
 @pytest.mark.suite
