@@ -71,7 +71,8 @@ def main() -> int:
         lines.append(f"| {r['seed']} | {num(r['base'])} | {num(r['teacher'])} | {num(r['student'])} | {num(r['score'])} | "
                      f"{num(r['z_vs_base'], 1)} | {r['kept']} | {num(r['retention_ratio'], 3)} | {r['seconds']:.0f} |")
     lines += ["", f"Trained score: mean {summary['score_mean']}, sd {summary['score_sd']}.",
-              f"Untrained score by chance (base of one seed against another's calibration): {', '.join(format(u, '+.2f') for u in untrained)}; "
+              "Untrained score by chance (base of one seed against another's calibration): "
+              f"{', '.join(format(u, '+.2f') for u in untrained)}; "
               f"largest magnitude {summary['untrained_abs_max']}."]
     (RESULTS / "internalize-noise.md").write_text("\n".join(lines) + "\n")
     return 0

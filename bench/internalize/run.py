@@ -53,7 +53,8 @@ def calibration_markdown(calibration: dict, config: SuiteConfig, texts: dict[str
         if row["method"] == "divergence":
             lines.append(f"| {pid} | {texts[pid].replace('`', '')} | – | – | – | – | yes (no checker: divergence score) |")
             continue
-        lines.append(f"| {pid} | {texts[pid].replace('`', '')} | {_pct(row['base'])} | {_pct(row['teacher'])} | {row['gap']:+.2f} | {row['z']:.1f} | "
+        text = texts[pid].replace("`", "")
+        lines.append(f"| {pid} | {text} | {_pct(row['base'])} | {_pct(row['teacher'])} | {row['gap']:+.2f} | {row['z']:.1f} | "
                      f"{'yes' if row['calibrated'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
@@ -71,11 +72,14 @@ def results_markdown(runs: list[dict], calibration: dict, texts: dict[str, str],
                       "| id | method | base | teacher | student | score | internalized | kept teacher samples |",
                       "|---|---|---|---|---|---|---|---|"]
             for row in rnd["principles"]:
-                tail = f"{_num(row['score'])} | {'yes' if row['internalized'] else 'no'} | {row.get('kept', '–')}/{row.get('sampled', '–')} |"
+                kept = f"{row.get('kept', '–')}/{row.get('sampled', '–')}"
+                tail = f"{_num(row['score'])} | {'yes' if row['internalized'] else 'no'} | {kept} |"
                 if row["method"] == "divergence":
-                    lines.append(f"| {row['id']} | div | KL before {_num(row['kl_before'], 3)} | – | KL after {_num(row['kl_after'], 3)} | {tail}")
+                    kl = f"KL before {_num(row['kl_before'], 3)} | – | KL after {_num(row['kl_after'], 3)}"
+                    lines.append(f"| {row['id']} | div | {kl} | {tail}")
                 else:
-                    lines.append(f"| {row['id']} | checker | {_pct(row['base'])} | {_pct(row['teacher'])} | {_pct(row['student'])} | {tail}")
+                    rates = f"{_pct(row['base'])} | {_pct(row['teacher'])} | {_pct(row['student'])}"
+                    lines.append(f"| {row['id']} | checker | {rates} | {tail}")
             ret, verdict = rnd["retention"], rnd["collapse"]
             lines += ["", f"Mean checker score: **{_num(rnd['mean_checker_score'])}**. Retention NLL {ret['student_nll']:.4f} vs base "
                       f"{ret['base_nll']:.4f} (×{ret['ratio']:.3f}); collapse guard: "
