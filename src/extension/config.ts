@@ -78,8 +78,8 @@ export const config = {
   },
   /** Which principles of the built-in suite a suite round runs (empty: all of them). */
   suitePrinciples(): string[] {
-    const value = section().get<unknown>('distill.suitePrinciples');
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && /^P\d+$/u.test(v)) : [];
+    const value = section().get<unknown>('distill.suitePrinciples', ['P2', 'P6']);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && /^P\d+$/u.test(v)) : ['P2', 'P6'];
   },
   /** The interpreter that runs the training worker: the setting, else `python3` on PATH. */
   pythonPath(): string {

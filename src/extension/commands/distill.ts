@@ -135,7 +135,7 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
       return;
     }
     const kinds = [
-      { label: `$(verified) Principle suite on ${config.baseModel()}`, description: 'built in · CPU: minutes', detail: 'Coding-agent principles with checkers: calibrate, sample the teacher with each principle, distill one off-policy round, score each principle without it in context.', id: 'suite' },
+      { label: `$(verified) Principle suite on ${config.baseModel()}`, description: `built in · ${config.suitePrinciples().length === 0 ? 'all 10 principles (CPU: about an hour)' : `${config.suitePrinciples().join(', ')} (CPU: minutes)`}`, detail: 'Coding-agent principles with checkers: calibrate, sample the teacher with each principle, distill one off-policy round, score each principle without it in context.', id: 'suite' },
       { label: '$(beaker) Toy world', description: 'built in · under a minute', detail: 'A tiny model learns four principles of a synthetic tool-use world: the whole loop on CPU.', id: 'toy' },
       { label: '$(lightbulb) My principles and trajectories', description: 'needs the injection planner', detail: 'Distill your accepted principles into your base model.', id: 'mine' },
     ];
