@@ -123,6 +123,7 @@ def main() -> int:
     parser.add_argument("--eval-samples", type=int, default=2)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--work", default=str(ROOT / "bench" / ".work" / "internalize"))
+    parser.add_argument("--name", default="internalize", help="results file name under bench/results (a baseline run beside the main one)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -162,11 +163,11 @@ def main() -> int:
         sampled: dict = {}
         for regime in args.regimes:
             cfg = config(seed, regime)
-            runner = Runner(model_dir, cfg, work / f"seed{seed}-{regime}", log)
+            runner = Runner(model_dir, cfg, work / f"{args.name}-seed{seed}-{regime}", log)
             result = runner.run(calibration, sampled)
             runs.append({"seed": seed, "regime": regime, "result": result})
-            (RESULTS / "internalize.json").write_text(json.dumps({"meta": meta, "runs": runs}, indent=1, default=str))
-            (RESULTS / "internalize.md").write_text(results_markdown(runs, calibration, texts, meta))
+            (RESULTS / f"{args.name}.json").write_text(json.dumps({"meta": meta, "runs": runs}, indent=1, default=str))
+            (RESULTS / f"{args.name}.md").write_text(results_markdown(runs, calibration, texts, meta))
             print(f"seed {seed} {regime}: mean checker score "
                   f"{_num(result['rounds'][0]['mean_checker_score']) if result['rounds'] else '–'}", flush=True)
     return 0
