@@ -65,7 +65,9 @@ function toyJob(storage: string): RoundJob {
 function suiteJob(ctx: InternalizeContext, store: Store, number: number): RoundJob {
   const model = config.baseModel();
   const principles = config.suitePrinciples();
-  const suiteConfig = { principles: principles.length > 0 ? principles : null, n_train: 40, n_heldout: 20, rounds: 1, seed: 0 };
+  // The CI-sized recipe per principle (trainer/internalize_trainer/recipe.py CI_SUITE): a few dozen
+  // cases, short answers, one round; the benchmark (bench/internalize) runs the full-size one.
+  const suiteConfig = { principles: principles.length > 0 ? principles : null, n_train: 24, n_heldout: 20, teacher_samples: 4, eval_samples: 2, max_new_tokens: 48, max_records_per_principle: 20, rounds: 1, seed: 0 };
   const roundConfig = { regime: 'off-policy', world: 'suite', model, suite: suiteConfig };
   return {
     config: roundConfig,
