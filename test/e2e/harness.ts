@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -210,4 +211,26 @@ function killTree(child: ChildProcess): void {
   } catch {
     child.kill('SIGTERM');
   }
+}
+
+/**
+ * Tests that share one editor, as steps: a failing step leaves a screenshot, the notifications and
+ * the extension's log in the output, and `failed()` tells the suite's `after` to keep more.
+ */
+export function steps(editor: () => Editor): { step: (name: string, fn: () => Promise<void>) => void; failed: () => boolean } {
+  let failed = false;
+  const step = (name: string, fn: () => Promise<void>): void => {
+    test(name, async () => {
+      try {
+        await fn();
+      } catch (error) {
+        failed = true;
+        await editor().screenshot(name).catch(() => undefined);
+        console.log(`notifications: ${JSON.stringify(await editor().notifications().catch(() => []))}`);
+        console.log(`extension log:\n${editor().extensionLog().slice(-3000)}`);
+        throw error;
+      }
+    });
+  };
+  return { step, failed: () => failed };
 }

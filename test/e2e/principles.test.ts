@@ -1,9 +1,9 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Editor, ROOT } from './harness.js';
+import { Editor, ROOT, steps } from './harness.js';
 
 /**
  * Curation in a real editor: the offline miner proposes principles from real agent logs, the user
@@ -12,7 +12,7 @@ import { Editor, ROOT } from './harness.js';
  */
 describe('Principles in a real editor', { timeout: 240_000 }, () => {
   let editor: Editor;
-  let failed = false;
+  const { step, failed } = steps(() => editor);
   const userText = '# Project rules\n\nRun `npm test` before committing.\n';
 
   before(async () => {
@@ -28,25 +28,13 @@ describe('Principles in a real editor', { timeout: 240_000 }, () => {
   });
 
   after(async () => {
-    if (failed) {
+    if (failed()) {
       const shot = await editor.screenshot('principles-failure');
       console.log(`screenshot: ${shot}`);
     }
     await editor.close();
   });
 
-  const step = (name: string, fn: () => Promise<void>) =>
-    test(name, async () => {
-      try {
-        await fn();
-      } catch (error) {
-        failed = true;
-        await editor.screenshot(name).catch(() => undefined);
-        console.log(`notifications: ${JSON.stringify(await editor.notifications().catch(() => []))}`);
-        console.log(`extension log:\n${editor.extensionLog().slice(-3000)}`);
-        throw error;
-      }
-    });
 
   const rows = () => editor.page.locator('.pane', { has: editor.page.locator('.pane-header', { hasText: 'Principles' }) }).locator('.monaco-list-row');
 

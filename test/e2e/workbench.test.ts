@@ -1,8 +1,8 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Editor, ROOT } from './harness.js';
+import { Editor, ROOT, steps } from './harness.js';
 
 /**
  * The packaged extension in a real VS Code: the container and its views, palette commands, live
@@ -10,7 +10,7 @@ import { Editor, ROOT } from './harness.js';
  */
 describe('Internalize in a real editor', { timeout: 240_000 }, () => {
   let editor: Editor;
-  let failed = false;
+  const { step, failed } = steps(() => editor);
 
   before(async () => {
     // A real Claude Code session (test/fixtures/claude-code) where Claude Code keeps it by default.
@@ -23,7 +23,7 @@ describe('Internalize in a real editor', { timeout: 240_000 }, () => {
   });
 
   after(async () => {
-    if (failed) {
+    if (failed()) {
       const shot = await editor.screenshot('e2e-failure');
       console.log(`screenshot: ${shot}`);
       console.log(editor.serverOutput().slice(-4000));
@@ -31,18 +31,6 @@ describe('Internalize in a real editor', { timeout: 240_000 }, () => {
     await editor.close();
   });
 
-  const step = (name: string, fn: () => Promise<void>) =>
-    test(name, async () => {
-      try {
-        await fn();
-      } catch (error) {
-        failed = true;
-        await editor.screenshot(name).catch(() => undefined);
-        console.log(`notifications: ${JSON.stringify(await editor.notifications().catch(() => []))}`);
-        console.log(`extension log:\n${editor.extensionLog().slice(-3000)}`);
-        throw error;
-      }
-    });
 
   step('the Internalize container shows its three views', async () => {
     const container = editor.page.locator('.activitybar [aria-label^="Internalize"]').first();
@@ -111,8 +99,8 @@ describe('Internalize in a real editor', { timeout: 240_000 }, () => {
     await run.waitFor({ timeout: 10_000 });
     await run.click();
     const frame = await editor.frameWith('ol.timeline > li');
-    const steps = await frame.locator('ol.timeline > li').count();
-    assert.ok(steps > 0, 'the timeline lists steps');
+    const stepCount = await frame.locator('ol.timeline > li').count();
+    assert.ok(stepCount > 0, 'the timeline lists steps');
     const header = await frame.locator('header h1').textContent();
     assert.ok(header !== null && header.length > 0);
     await editor.screenshot('trajectory-timeline');
