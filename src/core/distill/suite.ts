@@ -87,7 +87,8 @@ export function suiteReport(result: SuiteResult, principles: readonly SuitePrinc
     lines.push('', `Retention: NLL on held-out general prompts ${result.retention.base_nll.toFixed(3)} (base) → ${result.retention.student_nll.toFixed(3)} (student), ×${result.retention.ratio.toFixed(3)}.`);
   }
   if (result.collapse?.collapsed === true) lines.push('', `**The collapse guard stopped the loop:** ${result.collapse.reasons.join('; ')}.`);
-  const timings = Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(0)} s`);
+  // The worker names them `calibrate_s`, `round1_train_s`, `total_s`.
+  const timings = Object.entries(result.timings).map(([k, v]) => `${k.replace(/_s$/u, '').replace(/^round(\d+)_/u, 'round $1 ').replace(/_/gu, ' ')} ${v.toFixed(0)} s`);
   if (timings.length > 0) lines.push('', `Time: ${timings.join(', ')}.`);
   return `${lines.join('\n')}\n`;
 }

@@ -104,6 +104,10 @@ function suiteJob(ctx: InternalizeContext, store: Store, number: number): RoundJ
         after: async () => {
           const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: suiteReport(result, texts, ids, model) });
           await vscode.window.showTextDocument(doc, { preview: false });
+          // The table reads best rendered; the source stays open for saving or copying.
+          await vscode.commands.executeCommand('markdown.showPreviewToSide', doc.uri).then(undefined, (e: unknown) => {
+            ctx.log.debug(`Markdown preview unavailable: ${String(e)}`);
+          });
         },
       };
     },

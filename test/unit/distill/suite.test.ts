@@ -22,7 +22,7 @@ const result = suiteResult.parse({
   collapse: { collapsed: false, reasons: [] },
   rounds: [{}],
   calibration: {},
-  timings: { calibrate: 61.2, train: 130.5 },
+  timings: { calibrate_s: 61.2, round1_train_s: 130.5, total_s: 200.1 },
 });
 
 test('suite principles join the pool once (matched by text) and their scores land under the pool ids', () => {
@@ -59,5 +59,5 @@ test('the report is a before/after table per principle with retention and timing
   assert.match(rows[1] ?? '', /not trained: teacher not clearly above base/u);
   assert.match(rows[2] ?? '', /0\.31 \(1 − KL after\/before\) \| no \|$/u);
   assert.match(report, /Retention: .* ×1\.029/u);
-  assert.match(report, /Time: calibrate 61 s, train 131 s/u);
+  assert.match(report, /Time: calibrate 61 s, round 1 train 131 s, total 200 s\./u);
 });
