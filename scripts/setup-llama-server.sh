@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .cache/llama-venv with llama-cpp-python's OpenAI-compatible server, compiled from PyPI's
-# source (about 5 minutes on 2 cores the first time; the wheel is kept in .cache/llama-wheels, so a
+# source (about 5 minutes on 2 cores the first time; the wheel is kept in the user's cache,
+# ${XDG_CACHE_HOME:-~/.cache}/internalize/llama-wheels, so every clone on the machine reuses it and a
 # rebuilt venv takes seconds), and makes sure the built-in SmolLM2-135M-Instruct GGUF is in
 # .cache/models/downloads (fetched and checked by the trainer's own resolve.py, so the model is never
 # downloaded twice). test/contract/llamaServer.test.ts runs against both. Idempotent: a stamp holding
@@ -34,7 +35,10 @@ NOAMX='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
 # The compiled wheel is kept under a folder named for the pin and the flags (pip's own wheel cache
 # ignores CMAKE_ARGS, so it could hand back a wheel built with other flags); a rebuilt venv reuses it.
 WANT="$PIN $CMAKE_ARGS $NOAMX"
-WHEELS=.cache/llama-wheels/$(printf '%s' "$WANT" | sha256sum | cut -c1-16)
+WHEELS=${XDG_CACHE_HOME:-$HOME/.cache}/internalize/llama-wheels/$(printf '%s' "$WANT" | sha256sum | cut -c1-16)
+# A wheel an older version of this script kept inside the clone is moved to the shared place.
+OLD=.cache/llama-wheels/$(basename "$WHEELS")
+if [ -d "$OLD" ] && ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then mkdir -p "$WHEELS" && cp "$OLD"/*.whl "$WHEELS"/ 2>/dev/null; fi
 
 if [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ]; then
   gguf=$(fetch_model) || exit 1
