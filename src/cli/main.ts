@@ -2,7 +2,7 @@
  * The `internalize` command line over the same core as the extension. Each subcommand is a
  * `Command` in `commands/`; adding one means adding it to COMMANDS.
  */
-import { CaptureError } from '../core/capture/index.js';
+import { CaptureError, isParseWorker } from '../core/capture/index.js';
 import { CurationError } from '../core/experience/curation.js';
 import { StoreError } from '../core/store/index.js';
 import { PoolRefError } from '../core/experience/compare.js';
@@ -54,7 +54,8 @@ function isMain(): boolean {
   return /(?:^|[\\/])(cli\.js|main\.ts|internalize)$/u.test(entry);
 }
 
-if (isMain()) {
+// The import's parsing thread loads this same bundle; it must not run the command line again.
+if (isMain() && !isParseWorker()) {
   runCli(process.argv.slice(2), {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
