@@ -1,11 +1,19 @@
 """Off-policy context distillation: ours vs TRL's GKDTrainer, same model, data, sequence length, batch, LoRA rank.
 
-Run: .venv/bin/pip install 'trl==1.16.0' && .venv/bin/python bench/train/vs_trl.py [--records 16] [--side ours|trl]
-Each side runs in its own process (so peak RSS is its own), on SmolLM2-135M's architecture with random weights
-(same speed as the trained model) and the toy world's tokenizer, records padded to long tool outputs.
-TRL's GKDTrainer is set off-policy (lmbda=0) with beta=0 and keeps a second model copy as the teacher; it is fed
-the teacher-view conversation, so it does the work of a global-injection teacher. Ours: one model copy, the
-teacher is the adapter-disabled base with per-turn blocks, cached once.
+Run: .venv/bin/pip install 'trl==1.16.0' && .venv/bin/python bench/train/vs_trl.py [--records 16] [--reps 3]
+Model: SmolLM2-135M-Instruct as the project resolves it (the built-in model, real weights and its real 49,152-token
+vocabulary), with a ChatML template that renders tool calls (SmolLM2's own drops them). Records are toy-world
+trajectories whose tool output is padded with filler words to about 350 tokens.
+
+Each side runs in its own process (so peak RSS is its own); the sides alternate, `--reps` times, and the medians
+are reported. Two scopes, the same for both sides:
+- train loop: TRL's `trainer.train()`; ours, the teacher passes the steps need plus the optimizer steps
+  (checkpoint saving excluded on both sides: TRL runs with save_strategy="no");
+- whole run: from the first import to the saved adapter (TRL: load two model copies, build the trainer, train,
+  save; ours: `distill()` from loading to the saved adapter).
+TRL's GKDTrainer is set off-policy (lmbda=0) with beta=0 (forward KL) and keeps a second model copy as the
+teacher; it is fed the teacher-view conversation, so it does the work of a global-injection teacher. Ours: one
+model copy, the teacher is the adapter-disabled base with per-turn blocks.
 """
 
 from __future__ import annotations
@@ -14,29 +22,44 @@ import argparse
 import json
 import random
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+START = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "trainer"))
 
+LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]}
+#: ChatML as SmolLM2 writes it, plus tool calls (its own template renders only `content`).
+TOOL_CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}"
+    "{% for c in m.get('tool_calls') or [] %}<tool_call>{{ {'name': c['function']['name'], "
+    "'arguments': c['function']['arguments']} | tojson }}</tool_call>{% endfor %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
 
 def make_model_dir(path: Path) -> Path:
-    from internalize_trainer import toyworld
-    from transformers import LlamaConfig, LlamaForCausalLM
+    """SmolLM2-135M-Instruct (resolved into the project's cache) with the tool-aware template; weights linked."""
+    from internalize_trainer.resolve import BUILTIN, resolve_model
 
-    if (path / "config.json").exists():
+    if (path / "chat_template.jinja").exists():
         return path
-    tokenizer = toyworld.build_tokenizer()
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
-                                         num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=8192,
-                                         tie_word_embeddings=True, pad_token_id=tokenizer.pad_token_id,
-                                         eos_token_id=tokenizer.eos_token_id))
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
+    source = resolve_model(BUILTIN, ROOT / ".cache" / "models")
+    tmp = Path(tempfile.mkdtemp(dir=path.parent if path.parent.exists() else None))
+    for f in source.iterdir():
+        if f.name == "model.safetensors":
+            (tmp / f.name).symlink_to(f.resolve())
+        elif f.name != "chat_template.jinja":
+            shutil.copy(f, tmp / f.name)
+    (tmp / "chat_template.jinja").write_text(TOOL_CHATML)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp.rename(path)
     return path
 
 
@@ -51,20 +74,19 @@ def records(n: int, words: int):
     return out
 
 
-def run_ours(model_dir: Path, n: int, words: int) -> dict:
+def run_ours(model_dir: Path, n: int, words: int, top_k: int | None) -> dict:
     from internalize_trainer.config import DistillConfig, LoraConfig
     from internalize_trainer.distill import distill
 
     data = records(n, words)
-    config = DistillConfig(epochs=1, batch_size=4, replay_weight=0.0, save_merged=False,
-                           lora=LoraConfig(r=16, alpha=32, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]))
-    start = time.perf_counter()
+    extra = {} if top_k is None else {"teacher_top_k": top_k}
+    config = DistillConfig(epochs=1, batch_size=4, replay_weight=0.0, save_merged=False, lora=LoraConfig(**LORA), **extra)
     result = distill(model_dir, data, config, tempfile.mkdtemp())
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "steps": result["metrics"]["steps"]}
+    m = result["metrics"]
+    return {"train_loop_s": m["train_loop_s"], "steps": m["steps"]}
 
 
-def run_trl(model_dir: Path, n: int, words: int) -> dict:
+def run_trl(model_dir: Path, n: int, words: int, top_k: int | None) -> dict:
     from datasets import Dataset
     from internalize_trainer.data import teacher_messages
     from peft import LoraConfig
@@ -76,45 +98,70 @@ def run_trl(model_dir: Path, n: int, words: int) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     student = AutoModelForCausalLM.from_pretrained(model_dir)
     teacher = AutoModelForCausalLM.from_pretrained(model_dir)
-    args = GKDConfig(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=4, num_train_epochs=1, lmbda=0.0, beta=0.0,
+    out = tempfile.mkdtemp()
+    args = GKDConfig(output_dir=out, per_device_train_batch_size=4, num_train_epochs=1, lmbda=0.0, beta=0.0,
                      learning_rate=1e-3, logging_steps=1000, save_strategy="no", report_to=[], use_cpu=True,
                      max_length=2048, dataloader_num_workers=0)
     trainer = GKDTrainer(model=student, teacher_model=teacher, args=args, train_dataset=Dataset.from_list(rows),
                          processing_class=tokenizer,
-                         peft_config=LoraConfig(r=16, lora_alpha=32, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM"))
+                         peft_config=LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], target_modules=LORA["target_modules"],
+                                                task_type="CAUSAL_LM"))
     start = time.perf_counter()
     trainer.train()
-    return {"seconds": time.perf_counter() - start, "steps": trainer.state.global_step}
+    loop = time.perf_counter() - start
+    trainer.save_model(out)
+    return {"train_loop_s": loop, "steps": trainer.state.global_step}
+
+
+def median_of(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=16)
-    parser.add_argument("--words", type=int, default=300, help="filler words in each tool output (sequence length)")
+    parser.add_argument("--words", type=int, default=80, help="filler words in each tool output (sequence length)")
+    parser.add_argument("--reps", type=int, default=3, help="alternating runs of each side; medians are reported")
+    parser.add_argument("--top-k", type=int, default=None, help="our teacher_top_k (default: DistillConfig's)")
     parser.add_argument("--side", choices=["ours", "trl"])
     args = parser.parse_args()
-    model_dir = make_model_dir(ROOT / ".cache" / "bench-smollm2-135m-arch")
+    model_dir = make_model_dir(ROOT / ".cache" / "bench-smollm2-135m-tools")
     if args.side is not None:
-        result = (run_ours if args.side == "ours" else run_trl)(model_dir, args.records, args.words)
+        result = (run_ours if args.side == "ours" else run_trl)(model_dir, args.records, args.words, args.top_k)
+        result["whole_s"] = time.perf_counter() - START
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
-    from internalize_trainer import toyworld
     from internalize_trainer.data import build_pairs
+    from transformers import AutoTokenizer
 
-    tokens = sum(len(p.student.input_ids) for r in records(args.records, args.words) for p in build_pairs(toyworld.build_tokenizer(), r))
-    figures = {}
-    for side in ("trl", "ours"):
-        out = subprocess.run([sys.executable, __file__, "--side", side, "--records", str(args.records), "--words", str(args.words)],
-                             capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            print(f"{side}: failed\n{out.stderr[-3000:]}")
-            return
-        figures[side] = json.loads(out.stdout.strip().splitlines()[-1])
-        f = figures[side]
-        print(f"{side:5s} {f['seconds']:7.2f} s for {f['steps']} steps, {tokens / f['seconds']:7.1f} student tokens/s, peak RSS {f['peak_rss_mb']:.0f} MB")
-    print(f"ratio ours/TRL GKD: {figures['trl']['seconds'] / figures['ours']['seconds']:.2f}x tokens/s, "
-          f"{figures['ours']['peak_rss_mb'] / figures['trl']['peak_rss_mb']:.2f}x peak memory ({args.records} records, {tokens} tokens)")
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    pairs = [p for r in records(args.records, args.words) for p in build_pairs(tokenizer, r)]
+    tokens = sum(len(p.student.input_ids) for p in pairs)
+    targets = sum(len(p.student.target_ids) for p in pairs)
+    print(f"{args.records} records, {tokens} student tokens ({targets} target tokens), batch 4, LoRA r=16 q/k/v/o, 1 epoch")
+    runs: dict[str, list[dict]] = {"trl": [], "ours": []}
+    for rep in range(args.reps):
+        for side in ("trl", "ours"):
+            cmd = [sys.executable, __file__, "--side", side, "--records", str(args.records), "--words", str(args.words)]
+            if args.top_k is not None:
+                cmd += ["--top-k", str(args.top_k)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                print(f"{side}: failed\n{out.stderr[-3000:]}")
+                return
+            f = json.loads(out.stdout.strip().splitlines()[-1])
+            runs[side].append(f)
+            print(f"rep {rep + 1} {side:4s}: train loop {f['train_loop_s']:6.2f} s ({tokens / f['train_loop_s']:6.1f} tok/s), "
+                  f"whole run {f['whole_s']:6.2f} s, {f['steps']} steps, peak RSS {f['peak_rss_mb']:.0f} MB", flush=True)
+    print("\nmedians")
+    for side, rs in runs.items():
+        loop, whole, rss = median_of(rs, "train_loop_s"), median_of(rs, "whole_s"), median_of(rs, "peak_rss_mb")
+        print(f"{side:4s}: train loop {loop:6.2f} s = {tokens / loop:6.1f} tok/s; whole run {whole:6.2f} s = "
+              f"{tokens / whole:6.1f} tok/s; peak RSS {rss:.0f} MB")
+    ratio = lambda key: median_of(runs["trl"], key) / median_of(runs["ours"], key)
+    print(f"ours / TRL GKD: train loop {ratio('train_loop_s'):.2f}x tokens/s, whole run {ratio('whole_s'):.2f}x tokens/s, "
+          f"peak RSS {1 / ratio('peak_rss_mb'):.2f}x")
 
 
 if __name__ == "__main__":

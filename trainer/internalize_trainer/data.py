@@ -154,3 +154,10 @@ def target_logits(logits: torch.Tensor, rendered: list[Rendered]) -> torch.Tenso
     """Gathers, for each sequence, the logits that predict its target tokens (position t-1 predicts t)."""
     rows = [logits[i, r.target_start - 1 : r.target_end - 1] for i, r in enumerate(rendered)]
     return torch.cat(rows, dim=0)
+
+
+def target_positions(rendered: list[Rendered], device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """(row, column) of every position that predicts a target token, in the order `target_logits` returns them."""
+    rows = [torch.full((r.target_end - r.target_start,), i, dtype=torch.long) for i, r in enumerate(rendered)]
+    cols = [torch.arange(r.target_start - 1, r.target_end - 1, dtype=torch.long) for r in rendered]
+    return torch.cat(rows).to(device), torch.cat(cols).to(device)

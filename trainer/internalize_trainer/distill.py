@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from . import losses
 from .config import DistillConfig
-from .data import DatasetError, Record, TrainingPair, build_pairs, pad_batch, target_logits
+from .data import DatasetError, Record, Rendered, TrainingPair, build_pairs, pad_batch, target_positions
 from .model import load_model
 
 Event = Callable[[dict], None]
@@ -53,9 +53,41 @@ def _keep(logp: torch.Tensor, top_k: int) -> TeacherTargets:
     return TeacherTargets(logp)
 
 
+def _causal_lm(model):
+    """The causal LM under a PEFT wrapper (its LoRA layers are injected in place, so they still apply)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def _head(lm, hidden: torch.Tensor) -> torch.Tensor:
+    logits = lm.get_output_embeddings()(hidden)
+    cap = getattr(lm.config, "final_logit_softcapping", None)
+    return torch.tanh(logits / cap) * cap if cap else logits
+
+
+class TargetLogits(torch.nn.Module):
+    """The logits that predict each sequence's target tokens, as (tokens, vocab).
+
+    The decoder runs over the whole batch, but the output head is applied only at the positions that predict
+    a target token: with a 49k vocabulary the full [batch, seq, vocab] logits of a 400-token sequence are 80 MB
+    per row (and as much again for their gradient), while the targets are a few dozen positions. A module, so
+    that DDP can wrap it and see the forward pass.
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, rendered: list[Rendered]) -> torch.Tensor:
+        lm = _causal_lm(self.model)
+        hidden = lm.get_decoder()(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+        rows, cols = target_positions(rendered, ids.device)
+        return _head(lm, hidden[rows, cols])
+
+
 @torch.no_grad()
 def teacher_targets(model, pairs: list[TrainingPair], top_k: int, groups: list[list[int]] | None = None,
-                    batch_size: int = 8, pad_id: int = 0) -> list[TeacherTargets]:
+                    batch_size: int = 8, pad_id: int = 0, device: torch.device | str = "cpu",
+                    autocast: bool = False) -> list[TeacherTargets]:
     """Scores every pair once with the adapter disabled; reused by every epoch (the teacher never changes).
 
     With `groups` (the pairs of one record), the record's plain sequence runs once and each turn's
@@ -67,17 +99,19 @@ def teacher_targets(model, pairs: list[TrainingPair], top_k: int, groups: list[l
     out: list[TeacherTargets | None] = [None] * len(pairs)
     groups = groups or [[i] for i in range(len(pairs))]
     singles = [g[0] for g in groups if len(g) == 1]
-    with model.disable_adapter():
+    scorer, lm = TargetLogits(model), _causal_lm(model)
+    device = torch.device(device)
+    with model.disable_adapter(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
         # One-turn records: plain batched passes (padding on the right never changes earlier positions).
         for first in range(0, len(singles), batch_size):
             chunk = [pairs[i].teacher for i in singles[first : first + batch_size]]
             ids, mask = pad_batch([t.input_ids for t in chunk], pad_id)
-            logits = model(input_ids=ids, attention_mask=mask).logits
-            for i, t, row in zip(singles[first : first + batch_size], chunk, logits, strict=True):
-                out[i] = _keep(F.log_softmax(row[t.target_start - 1 : t.target_end - 1].float(), dim=-1), top_k)
+            logp = F.log_softmax(scorer(ids.to(device), mask.to(device), chunk).float(), dim=-1)
+            for i, rows in zip(singles[first : first + batch_size], logp.split([len(t.target_ids) for t in chunk]), strict=True):
+                out[i] = _keep(rows, top_k)
         for group in (g for g in groups if len(g) > 1):
             plain = max((pairs[i].student.input_ids for i in group), key=len)
-            cache = model(input_ids=torch.tensor([plain]), use_cache=True).past_key_values
+            cache = lm.get_decoder()(input_ids=torch.tensor([plain], device=device), use_cache=True).cache
             for i in group:
                 teacher = pairs[i].teacher
                 # Reuse what the teacher shares with the plain sequence, but recompute from the position
@@ -86,37 +120,35 @@ def teacher_targets(model, pairs: list[TrainingPair], top_k: int, groups: list[l
                 past = copy.deepcopy(cache)
                 if reuse < len(plain):
                     past.crop(reuse - len(plain))  # transformers 5 crops by a negative count of tokens to drop
-                logits = model(input_ids=torch.tensor([teacher.input_ids[reuse:]]), past_key_values=past, use_cache=True).logits[0]
-                rows = logits[teacher.target_start - 1 - reuse : teacher.target_end - 1 - reuse]
+                hidden = lm.get_decoder()(input_ids=torch.tensor([teacher.input_ids[reuse:]], device=device),
+                                          cache=past, use_cache=True).last_hidden_state[0]
+                rows = _head(lm, hidden[teacher.target_start - 1 - reuse : teacher.target_end - 1 - reuse])
                 out[i] = _keep(F.log_softmax(rows.float(), dim=-1), top_k)
     return [t for t in out if t is not None]
 
 
 def _divergence(config: DistillConfig, student: torch.Tensor, teacher: list[TeacherTargets]) -> torch.Tensor:
-    t_logp = torch.cat([t.logprobs for t in teacher], dim=0)
-    if teacher[0].indices is None:
-        return losses.divergence(config.divergence, student, t_logp, config.beta)
-    # Top-k cache: compare on the teacher's k likeliest tokens, its mass renormalized over them.
-    idx = torch.cat([t.indices for t in teacher], dim=0)
-    s_logp = F.log_softmax(student.float(), dim=-1).gather(-1, idx)
-    t_logp = t_logp - torch.logsumexp(t_logp, dim=-1, keepdim=True)
-    return (t_logp.exp() * (t_logp - s_logp)).sum()
+    t_logp = torch.cat([t.logprobs for t in teacher], dim=0).to(student.device)
+    if teacher[0].indices is not None:
+        # Top-k cache: compare over the teacher's k likeliest tokens plus one bucket for the rest.
+        indices = torch.cat([t.indices for t in teacher], dim=0).to(student.device)
+        student, t_logp = losses.top_k_buckets(student, t_logp, indices)
+    return losses.divergence(config.divergence, student, t_logp, config.beta)
 
 
-def _on_policy_pair(model, tokenizer, pair: TrainingPair, teacher_prompt: list[int], max_new: int) -> TrainingPair:
+def _on_policy_pair(model, tokenizer, pair: TrainingPair, teacher_prompt: list[int], max_new: int,
+                    device: torch.device | str = "cpu") -> TrainingPair:
     """The student samples the turn at this decision state; the teacher will score what it sampled."""
-    from .data import Rendered
-
     prompt = pair.student.input_ids[: pair.student.target_start]
     end = tokenizer.eos_token_id
-    ids = torch.tensor([prompt])
+    ids = torch.tensor([prompt], device=device)
     sampled: list[int] = []
     with torch.no_grad():
         for _ in range(max_new):
-            probs = F.softmax(model(input_ids=ids).logits[0, -1].float(), dim=-1)
+            probs = F.softmax(model(input_ids=ids, logits_to_keep=1).logits[0, -1].float(), dim=-1)
             nxt = int(torch.multinomial(probs, 1))
             sampled.append(nxt)
-            ids = torch.cat([ids, torch.tensor([[nxt]])], dim=1)
+            ids = torch.cat([ids, torch.tensor([[nxt]], device=device)], dim=1)
             if nxt == end:
                 break
     student = Rendered(prompt + sampled, len(prompt), len(prompt) + len(sampled))
@@ -157,20 +189,31 @@ def distill(model_dir: str | Path, records: list[Record], config: DistillConfig,
         model = get_peft_model(base, PeftLoraConfig(r=config.lora.r, lora_alpha=config.lora.alpha, lora_dropout=config.lora.dropout,
                                                     target_modules=config.lora.target_modules, task_type="CAUSAL_LM"))
     rank, world = _distributed()
+    device = _device(config, rank)
+    on_gpu = device.type == "cuda"
+    autocast = config.bf16 if config.bf16 is not None else on_gpu
+    if config.gradient_checkpointing if config.gradient_checkpointing is not None else on_gpu:
+        # Non-reentrant checkpointing needs no input that requires grad, so the frozen embeddings can stay frozen.
+        _causal_lm(model).activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    model.to(device)
     on_event({"event": "log", "level": "info",
               "message": f"{len(pairs)} target turns from {len(records)} records; regime {config.regime}; {world} process(es)"})
 
+    loop_started = time.perf_counter()
+    saving = 0.0  # checkpoint writes are not training: kept out of train_loop_s
     teacher = (teacher_targets(model, pairs, config.teacher_top_k, groups if config.reuse_prefix else None,
-                               config.batch_size, tokenizer.pad_token_id)
+                               config.batch_size, tokenizer.pad_token_id, device, autocast)
                if config.regime == "off-policy" else None)
     replay_pairs = [p for i, r in enumerate(replay or []) for p in _pairs_or_explain(tokenizer, r, i, config)]
-    base_on_replay = (teacher_targets(model, replay_pairs, config.teacher_top_k, None, config.batch_size, tokenizer.pad_token_id)
+    base_on_replay = (teacher_targets(model, replay_pairs, config.teacher_top_k, None, config.batch_size, tokenizer.pad_token_id,
+                                      device, autocast)
                       if replay_pairs and config.replay_weight > 0 else [])
-    trained = model
+    scorer = TargetLogits(model)
+    trained = scorer
     if world > 1:
         # Every process sees the same step order (same seed) and takes its share of each step's turns;
         # DDP averages gradients, so each share's loss is scaled by the world size to keep the global sum.
-        trained = torch.nn.parallel.DistributedDataParallel(model)
+        trained = torch.nn.parallel.DistributedDataParallel(scorer, device_ids=[device.index] if on_gpu else None)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
     per_step = config.batch_size * config.grad_accum
     total_steps = config.epochs * math.ceil(len(pairs) / per_step)
@@ -193,7 +236,7 @@ def distill(model_dir: str | Path, records: list[Record], config: DistillConfig,
             if config.regime == "on-policy":
                 model.eval()
                 step_pairs = {
-                    i: _on_policy_pair(model, tokenizer, pairs[i], pairs[i].teacher.input_ids[: pairs[i].teacher.target_start], 16)
+                    i: _on_policy_pair(model, tokenizer, pairs[i], pairs[i].teacher.input_ids[: pairs[i].teacher.target_start], 16, device)
                     for i in chunk
                 }
                 model.train()
@@ -208,14 +251,17 @@ def distill(model_dir: str | Path, records: list[Record], config: DistillConfig,
                     # This process has no turn in this step; it still joins the gradient all-reduce.
                     loss = sum(p.sum() * 0.0 for p in model.parameters() if p.requires_grad)
                 else:
-                    loss = _batch_loss(trained, tokenizer, config, [step_pairs[i] for i in batch], teacher, batch) / n_tokens * world
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                        loss = _batch_loss(trained, model, tokenizer, config, [step_pairs[i] for i in batch], teacher, batch, device)
+                    loss = loss / n_tokens * world
                 loss.backward()
                 step_loss += float(loss.detach()) / world
             if base_on_replay:
                 picks = random.sample(range(len(replay_pairs)), min(config.batch_size, len(replay_pairs)))
                 chosen = [replay_pairs[i] for i in picks]
                 r_ids, r_mask = pad_batch([p.student.input_ids for p in chosen], tokenizer.pad_token_id)
-                r_student = target_logits(model(input_ids=r_ids, attention_mask=r_mask).logits, [p.student for p in chosen])
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                    r_student = scorer(r_ids.to(device), r_mask.to(device), [p.student for p in chosen])
                 r_tokens = sum(len(p.student.target_ids) for p in chosen)
                 r_loss = config.replay_weight * _divergence(config, r_student, [base_on_replay[i] for i in picks]) / r_tokens
                 r_loss.backward()
@@ -235,15 +281,19 @@ def distill(model_dir: str | Path, records: list[Record], config: DistillConfig,
                       "loss": step_loss, "tokens_per_s": tokens_seen / max(elapsed, 1e-9),
                       "eta_s": elapsed / step * (total_steps - step)})
         last_good = out / f"checkpoint-epoch{epoch + 1}"
+        saved = time.perf_counter()
         model.save_pretrained(last_good)
+        saving += time.perf_counter() - saved
         on_event({"event": "checkpoint", "path": str(last_good), "epoch": epoch + 1, "step": step})
+    train_loop_s = time.perf_counter() - loop_started - saving
     model.eval()
     adapter = out / "adapter"
     if rank != 0:
         return {"model": model, "tokenizer": tokenizer, "metrics": {"steps": step, "rank": rank}}
     model.save_pretrained(adapter)
     metrics = {"steps": step, "target_turns": len(pairs), "final_loss": history[-1] if history else None,
-               "tokens_per_s": tokens_seen / max(time.perf_counter() - started, 1e-9), "adapter": str(adapter)}
+               "tokens_per_s": tokens_seen / max(time.perf_counter() - started, 1e-9), "train_loop_s": train_loop_s,
+               "adapter": str(adapter)}
     if config.save_merged:
         # The next iteration starts from this student: the adapter folded into a plain model folder.
         import copy
@@ -269,6 +319,19 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def _device(config: DistillConfig, rank: int) -> torch.device:
+    """config.device, else the GPU when one is visible (under torchrun, this process's local one), else the CPU."""
+    import os
+
+    if config.device:
+        return torch.device(config.device)
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", rank))
+        torch.cuda.set_device(local)
+        return torch.device("cuda", local)
+    return torch.device("cpu")
+
+
 def _pairs_or_explain(tokenizer, record: Record, index: int, config: DistillConfig) -> list[TrainingPair]:
     try:
         return build_pairs(tokenizer, record, config.persistence)
@@ -276,16 +339,18 @@ def _pairs_or_explain(tokenizer, record: Record, index: int, config: DistillConf
         raise DatasetError(f"record {index}: {error}") from error
 
 
-def _batch_loss(model, tokenizer, config: DistillConfig, batch: list[TrainingPair], teacher, indices: list[int]) -> torch.Tensor:
+def _batch_loss(scorer, model, tokenizer, config: DistillConfig, batch: list[TrainingPair], teacher, indices: list[int],
+                device: torch.device) -> torch.Tensor:
+    """Summed loss of one micro-batch; `scorer` is the (possibly DDP-wrapped) TargetLogits of `model`."""
     ids, mask = pad_batch([p.student.input_ids for p in batch], tokenizer.pad_token_id)
-    student = target_logits(model(input_ids=ids, attention_mask=mask).logits, [p.student for p in batch])
-    targets = torch.tensor([t for p in batch for t in p.student.target_ids])
+    student = scorer(ids.to(device), mask.to(device), [p.student for p in batch])
+    targets = torch.tensor([t for p in batch for t in p.student.target_ids], device=device)
     if config.regime == "sft":
         return losses.cross_entropy(student, targets)
     if config.regime == "on-policy":
-        with torch.no_grad(), getattr(model, "module", model).disable_adapter():
+        with torch.no_grad(), model.disable_adapter():
             t_ids, t_mask = pad_batch([p.teacher.input_ids for p in batch], tokenizer.pad_token_id)
-            t_logits = target_logits(model(input_ids=t_ids, attention_mask=t_mask).logits, [p.teacher for p in batch])
+            t_logits = TargetLogits(model)(t_ids.to(device), t_mask.to(device), [p.teacher for p in batch])
         loss = losses.reverse_kl(student, t_logits)
     else:
         loss = _divergence(config, student, [teacher[i] for i in indices])

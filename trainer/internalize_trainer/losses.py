@@ -46,6 +46,23 @@ def cross_entropy(student_logits: torch.Tensor, targets: torch.Tensor) -> torch.
     return F.cross_entropy(student_logits.float(), targets, reduction="sum")
 
 
+def top_k_buckets(student_logits: torch.Tensor, t_values: torch.Tensor, t_indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Student and teacher log-probs over k + 1 buckets: the teacher's k likeliest tokens (from a top-k cache) and
+    one bucket for every other token.
+
+    Any divergence between the bucketed distributions is at most the full one (merging outcomes never increases
+    an f-divergence) and equals it when the two agree on how they share the rest; `test_losses` and
+    bench/train/top_k.py measure how close forward KL stays. The student's rest mass keeps its gradient, so it is
+    still pushed off the tokens the teacher rules out.
+    """
+    s_logp = F.log_softmax(student_logits.float(), dim=-1)
+    s_top = s_logp.gather(-1, t_indices)
+    s_rest = torch.log((-torch.expm1(torch.logsumexp(s_top, dim=-1, keepdim=True))).clamp_min(1e-12))
+    t_top = t_values.float()
+    t_rest = torch.log((1.0 - t_top.exp().sum(-1, keepdim=True)).clamp_min(1e-12))
+    return torch.cat([s_top, s_rest], dim=-1), torch.cat([t_top, t_rest], dim=-1)
+
+
 def divergence(name: str, student_logits: torch.Tensor, teacher_logits: torch.Tensor, beta: float = 0.5) -> torch.Tensor:
     if name == "forward_kl":
         return forward_kl(student_logits, teacher_logits)

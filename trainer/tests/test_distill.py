@@ -136,3 +136,44 @@ def test_score_reports_per_step_divergence_that_a_round_shrinks(toy_dir, tmp_pat
     principled = [i for i, s in enumerate(before["scores"]) if s["turn"] == 4]
     mean = lambda scores: sum(scores[i]["kl_per_token"] for i in principled) / len(principled)  # noqa: E731
     assert mean(after["scores"]) < 0.5 * mean(before["scores"])
+
+
+def test_target_logits_equal_the_full_forward_sliced_at_the_targets(toy_dir):
+    from peft import LoraConfig, get_peft_model
+
+    from internalize_trainer.data import build_pairs, pad_batch, target_logits
+    from internalize_trainer.distill import TargetLogits
+
+    tokenizer, base = load_model(toy_dir)
+    model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    pairs = [p for r in toyworld.distillation_records(0, n=5) for p in build_pairs(tokenizer, r)]
+    rendered = [p.teacher for p in pairs]
+    ids, mask = pad_batch([r.input_ids for r in rendered], tokenizer.pad_token_id)
+    with torch.no_grad():
+        full = target_logits(model(input_ids=ids, attention_mask=mask).logits, rendered)
+        gathered = TargetLogits(model)(ids, mask, rendered)
+    assert gathered.shape == full.shape == (sum(len(r.target_ids) for r in rendered), len(tokenizer))
+    assert torch.allclose(gathered, full, atol=1e-5)
+
+
+def test_bf16_autocast_and_gradient_checkpointing_run_on_cpu(toy_dir, tmp_path):
+    records = toyworld.distillation_records(0, n=8)
+    common = dict(epochs=1, batch_size=4, replay_weight=0.0, save_merged=False, seed=5)
+    plain = distill(toy_dir, records, DistillConfig(bf16=False, gradient_checkpointing=False, **common), tmp_path / "plain")
+    checkpointed = distill(toy_dir, records, DistillConfig(bf16=False, gradient_checkpointing=True, **common), tmp_path / "ckpt")
+    # Recomputing activations in the backward pass changes nothing but memory and time.
+    a = {k: v for k, v in plain["model"].state_dict().items() if "lora" in k}
+    b = {k: v for k, v in checkpointed["model"].state_dict().items() if "lora" in k}
+    assert a.keys() == b.keys() and a
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-5), key
+    assert checkpointed["model"].get_base_model().is_activation_checkpointing
+    half = distill(toy_dir, records, DistillConfig(bf16=True, gradient_checkpointing=True, **common), tmp_path / "bf16")
+    assert math.isfinite(half["metrics"]["final_loss"])
+    assert abs(half["metrics"]["final_loss"] - plain["metrics"]["final_loss"]) < 0.1 * abs(plain["metrics"]["final_loss"]) + 1e-3
+
+
+def test_the_new_knobs_come_through_a_request(toy_dir):
+    config = DistillConfig.from_dict({"bf16": True, "gradient_checkpointing": False, "device": "cpu", "teacher_top_k": 0})
+    assert (config.bf16, config.gradient_checkpointing, config.device, config.teacher_top_k) == (True, False, "cpu", 0)
+    assert DistillConfig().teacher_top_k > 0, "the teacher cache keeps the top-k by default"

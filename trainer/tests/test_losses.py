@@ -1,7 +1,14 @@
+import json
+from pathlib import Path
+
+import pytest
 import torch
 import torch.nn.functional as F
 
 from internalize_trainer import losses
+from internalize_trainer.config import DistillConfig
+
+MODELS = Path(__file__).resolve().parents[2] / ".cache" / "models"
 
 
 def test_divergences_are_zero_for_identical_distributions_and_positive_otherwise():
@@ -33,3 +40,58 @@ def test_losses_are_sums_so_the_caller_normalizes_by_all_target_tokens():
     torch.manual_seed(3)
     s, t = torch.randn(6, 5), torch.randn(6, 5)
     assert torch.allclose(losses.forward_kl(s, t), losses.forward_kl(s[:2], t[:2]) + losses.forward_kl(s[2:], t[2:]), atol=1e-5)
+
+
+def test_top_k_buckets_never_exceed_the_full_divergence_and_equal_it_with_the_whole_vocabulary():
+    torch.manual_seed(4)
+    s, t = torch.randn(6, 50), torch.randn(6, 50) * 3
+    t_logp = F.log_softmax(t, -1)
+    for name in ("forward_kl", "reverse_kl", "jsd"):
+        full = losses.divergence(name, s, t_logp)
+        for k in (1, 5, 20):
+            values, indices = t_logp.topk(k, -1)
+            assert float(losses.divergence(name, *losses.top_k_buckets(s, values, indices))) <= float(full) + 1e-5
+        values, indices = t_logp.topk(50, -1)
+        assert torch.allclose(losses.divergence(name, *losses.top_k_buckets(s, values, indices)), full, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def smollm2_target_logits():
+    """Teacher (principle block in context) and student (none) logits at the target tokens of toy-world turns,
+    from SmolLM2-135M-Instruct itself: real-size (49,152-token) and real-shaped distributions."""
+    from internalize_trainer import toyworld
+    from internalize_trainer.data import build_pairs, pad_batch
+    from internalize_trainer.distill import TargetLogits
+    from internalize_trainer.model import load_model
+    from internalize_trainer.resolve import BUILTIN, resolve_model
+
+    tokenizer, model = load_model(resolve_model(BUILTIN, MODELS))
+    records = toyworld.distillation_records(0, 8)
+    for r in records:
+        # SmolLM2's template renders only `content`: write each tool call there, as the model would answer.
+        for m in r.messages:
+            for call in m.pop("tool_calls", None) or []:
+                m["content"] = json.dumps({"name": call["function"]["name"], "arguments": call["function"]["arguments"]})
+    pairs = [p for r in records for p in build_pairs(tokenizer, r)]
+    out = {}
+    with torch.no_grad():
+        for view in ("teacher", "student"):
+            rendered = [getattr(p, view) for p in pairs]
+            ids, mask = pad_batch([x.input_ids for x in rendered], tokenizer.pad_token_id)
+            out[view] = TargetLogits(model)(ids, mask, rendered).float()
+    return out
+
+
+def test_the_default_top_k_keeps_forward_kl_and_its_gradient_close_to_the_full_vocabulary(smollm2_target_logits):
+    k = DistillConfig().teacher_top_k
+    t_logp = F.log_softmax(smollm2_target_logits["teacher"], -1)
+    s = smollm2_target_logits["student"].clone().requires_grad_()
+    assert t_logp.shape[-1] == 49152 and t_logp.shape[0] >= 50
+    full = losses.forward_kl(s, t_logp)
+    (g_full,) = torch.autograd.grad(full, s)
+    values, indices = t_logp.topk(k, -1)
+    approx = losses.forward_kl(*losses.top_k_buckets(s, values, indices))
+    (g_approx,) = torch.autograd.grad(approx, s)
+    assert float(full) > 0.01 * t_logp.shape[0], "the principle block should change the teacher's distribution"
+    assert abs(float(approx - full)) <= 0.05 * float(full)
+    assert float(F.cosine_similarity(g_approx, g_full, dim=-1).mean()) >= 0.999
