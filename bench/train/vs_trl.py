@@ -74,19 +74,20 @@ def records(n: int, words: int):
     return out
 
 
-def run_ours(model_dir: Path, n: int, words: int, top_k: int | None) -> dict:
+def run_ours(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int, bf16: bool) -> dict:
     from internalize_trainer.config import DistillConfig, LoraConfig
     from internalize_trainer.distill import distill
 
     data = records(n, words)
     extra = {} if top_k is None else {"teacher_top_k": top_k}
-    config = DistillConfig(epochs=1, batch_size=4, replay_weight=0.0, save_merged=False, lora=LoraConfig(**LORA), **extra)
+    config = DistillConfig(epochs=epochs, batch_size=4, replay_weight=0.0, save_merged=False, lora=LoraConfig(**LORA),
+                           bf16=bf16, gradient_checkpointing=False, **extra)
     result = distill(model_dir, data, config, tempfile.mkdtemp())
     m = result["metrics"]
-    return {"train_loop_s": m["train_loop_s"], "steps": m["steps"]}
+    return {"train_loop_s": m["train_loop_s"], "teacher_s": m["teacher_s"], "steps": m["steps"]}
 
 
-def run_trl(model_dir: Path, n: int, words: int, top_k: int | None) -> dict:
+def run_trl(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int, bf16: bool) -> dict:
     from datasets import Dataset
     from internalize_trainer.data import teacher_messages
     from peft import LoraConfig
@@ -99,7 +100,7 @@ def run_trl(model_dir: Path, n: int, words: int, top_k: int | None) -> dict:
     student = AutoModelForCausalLM.from_pretrained(model_dir)
     teacher = AutoModelForCausalLM.from_pretrained(model_dir)
     out = tempfile.mkdtemp()
-    args = GKDConfig(output_dir=out, per_device_train_batch_size=4, num_train_epochs=1, lmbda=0.0, beta=0.0,
+    args = GKDConfig(output_dir=out, per_device_train_batch_size=4, num_train_epochs=epochs, bf16=bf16, lmbda=0.0, beta=0.0,
                      learning_rate=1e-3, logging_steps=1000, save_strategy="no", report_to=[], use_cpu=True,
                      max_length=2048, dataloader_num_workers=0)
     trainer = GKDTrainer(model=student, teacher_model=teacher, args=args, train_dataset=Dataset.from_list(rows),
@@ -113,6 +114,41 @@ def run_trl(model_dir: Path, n: int, words: int, top_k: int | None) -> dict:
     return {"train_loop_s": loop, "steps": trainer.state.global_step}
 
 
+def run_sdft(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int, bf16: bool) -> dict:
+    """TRL's self-distillation trainer: one model, the teacher is the adapter-disabled base with the privileged
+    context (the principle block) in the prompt; the student samples each completion first (on-policy)."""
+    from datasets import Dataset
+    from internalize_trainer.data import BLOCK_CLOSE, BLOCK_OPEN
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl.experimental.sdft import SDFTConfig, SDFTTrainer
+
+    rows = []
+    for r in records(n, words):
+        (target,) = r.targets
+        prompt = [dict(m) for m in r.messages[:target]]
+        # SDFT appends the privileged context to the last user turn: the observation is sent as one.
+        prompt[-1]["role"] = "user"
+        rows.append({"prompt": prompt, "privileged_context": f"{BLOCK_OPEN}\n{r.blocks[target - 1]}\n{BLOCK_CLOSE}"})
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    out = tempfile.mkdtemp()
+    args = SDFTConfig(output_dir=out, per_device_train_batch_size=4, num_train_epochs=epochs, bf16=bf16, num_generations=1,
+                      max_completion_length=32, learning_rate=1e-3, logging_steps=1000, save_strategy="no", report_to=[],
+                      use_cpu=True, teacher_model_kind="base", teacher_prompt_template="{prompt}\n{privileged_context}")
+    trainer = SDFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                          peft_config=LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], target_modules=LORA["target_modules"],
+                                                 task_type="CAUSAL_LM"))
+    start = time.perf_counter()
+    trainer.train()
+    loop = time.perf_counter() - start
+    trainer.save_model(out)
+    return {"train_loop_s": loop, "steps": trainer.state.global_step}
+
+
+SIDES = {"ours": run_ours, "trl": run_trl, "sdft": run_sdft}
+
+
 def median_of(runs: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
@@ -123,13 +159,19 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=80, help="filler words in each tool output (sequence length)")
     parser.add_argument("--reps", type=int, default=3, help="alternating runs of each side; medians are reported")
     parser.add_argument("--top-k", type=int, default=None, help="our teacher_top_k (default: DistillConfig's)")
-    parser.add_argument("--side", choices=["ours", "trl"])
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast on both sides (CPU: needs AVX-512 BF16/AMX to pay)")
+    parser.add_argument("--sides", default="trl,ours", help="which sides to run, in this order: trl, sdft, ours")
+    parser.add_argument("--side", choices=sorted(SIDES))
     args = parser.parse_args()
     model_dir = make_model_dir(ROOT / ".cache" / "bench-smollm2-135m-tools")
     if args.side is not None:
-        result = (run_ours if args.side == "ours" else run_trl)(model_dir, args.records, args.words, args.top_k)
+        result = SIDES[args.side](model_dir, args.records, args.words, args.top_k, args.epochs, args.bf16)
         result["whole_s"] = time.perf_counter() - START
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result["peak_rss_mb"] = usage.ru_maxrss / 1024
+        # CPU seconds per wall second: about the thread count on an idle machine, less when others take the cores.
+        result["cores_used"] = (usage.ru_utime + usage.ru_stime) / result["whole_s"]
         print(json.dumps(result))
         return
     from internalize_trainer.data import build_pairs
@@ -139,11 +181,15 @@ def main() -> None:
     pairs = [p for r in records(args.records, args.words) for p in build_pairs(tokenizer, r)]
     tokens = sum(len(p.student.input_ids) for p in pairs)
     targets = sum(len(p.student.target_ids) for p in pairs)
-    print(f"{args.records} records, {tokens} student tokens ({targets} target tokens), batch 4, LoRA r=16 q/k/v/o, 1 epoch")
-    runs: dict[str, list[dict]] = {"trl": [], "ours": []}
+    tokens *= args.epochs
+    print(f"{args.records} records, {tokens} student tokens over {args.epochs} epoch(s) ({targets} target tokens per epoch), "
+          f"batch 4, LoRA r=16 q/k/v/o, {'bf16 autocast' if args.bf16 else 'fp32'}")
+    sides = args.sides.split(",")
+    runs: dict[str, list[dict]] = {side: [] for side in sides}
     for rep in range(args.reps):
-        for side in ("trl", "ours"):
-            cmd = [sys.executable, __file__, "--side", side, "--records", str(args.records), "--words", str(args.words)]
+        for side in sides:
+            cmd = [sys.executable, __file__, "--side", side, "--records", str(args.records), "--words", str(args.words),
+                   "--epochs", str(args.epochs)] + (["--bf16"] if args.bf16 else [])
             if args.top_k is not None:
                 cmd += ["--top-k", str(args.top_k)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -153,15 +199,17 @@ def main() -> None:
             f = json.loads(out.stdout.strip().splitlines()[-1])
             runs[side].append(f)
             print(f"rep {rep + 1} {side:4s}: train loop {f['train_loop_s']:6.2f} s ({tokens / f['train_loop_s']:6.1f} tok/s), "
-                  f"whole run {f['whole_s']:6.2f} s, {f['steps']} steps, peak RSS {f['peak_rss_mb']:.0f} MB", flush=True)
+                  f"whole run {f['whole_s']:6.2f} s, {f['steps']} steps, peak RSS {f['peak_rss_mb']:.0f} MB, "
+                  f"{f['cores_used']:.2f} cores busy" + (f", teacher {f['teacher_s']:.2f} s" if "teacher_s" in f else ""), flush=True)
     print("\nmedians")
     for side, rs in runs.items():
         loop, whole, rss = median_of(rs, "train_loop_s"), median_of(rs, "whole_s"), median_of(rs, "peak_rss_mb")
         print(f"{side:4s}: train loop {loop:6.2f} s = {tokens / loop:6.1f} tok/s; whole run {whole:6.2f} s = "
               f"{tokens / whole:6.1f} tok/s; peak RSS {rss:.0f} MB")
-    ratio = lambda key: median_of(runs["trl"], key) / median_of(runs["ours"], key)
-    print(f"ours / TRL GKD: train loop {ratio('train_loop_s'):.2f}x tokens/s, whole run {ratio('whole_s'):.2f}x tokens/s, "
-          f"peak RSS {1 / ratio('peak_rss_mb'):.2f}x")
+    for peer in (s for s in sides if s != "ours" and "ours" in sides):
+        ratio = lambda key, peer=peer: median_of(runs[peer], key) / median_of(runs["ours"], key)
+        print(f"ours / {peer}: train loop {ratio('train_loop_s'):.2f}x tokens/s, whole run {ratio('whole_s'):.2f}x tokens/s, "
+              f"peak RSS {1 / ratio('peak_rss_mb'):.2f}x")
 
 
 if __name__ == "__main__":

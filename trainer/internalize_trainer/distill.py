@@ -98,7 +98,8 @@ def teacher_targets(model, pairs: list[TrainingPair], top_k: int, groups: list[l
 
     out: list[TeacherTargets | None] = [None] * len(pairs)
     groups = groups or [[i] for i in range(len(pairs))]
-    singles = [g[0] for g in groups if len(g) == 1]
+    # Similar lengths side by side: less padding in each batch (the order of the cache does not matter).
+    singles = sorted((g[0] for g in groups if len(g) == 1), key=lambda i: len(pairs[i].teacher.input_ids))
     scorer, lm = TargetLogits(model), _causal_lm(model)
     device = torch.device(device)
     with model.disable_adapter(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
@@ -201,10 +202,12 @@ def distill(model_dir: str | Path, records: list[Record], config: DistillConfig,
 
     loop_started = time.perf_counter()
     saving = 0.0  # checkpoint writes are not training: kept out of train_loop_s
+    teacher_s = time.perf_counter()
     teacher = (teacher_targets(model, pairs, config.teacher_top_k, groups if config.reuse_prefix else None,
                                config.batch_size, tokenizer.pad_token_id, device, autocast)
                if config.regime == "off-policy" else None)
     replay_pairs = [p for i, r in enumerate(replay or []) for p in _pairs_or_explain(tokenizer, r, i, config)]
+    teacher_s = time.perf_counter() - teacher_s
     base_on_replay = (teacher_targets(model, replay_pairs, config.teacher_top_k, None, config.batch_size, tokenizer.pad_token_id,
                                       device, autocast)
                       if replay_pairs and config.replay_weight > 0 else [])
@@ -244,7 +247,9 @@ def distill(model_dir: str | Path, records: list[Record], config: DistillConfig,
             n_tokens = sum(len(step_pairs[i].student.target_ids) for i in chunk)
             optimizer.zero_grad()
             step_loss = 0.0
-            mine = chunk[rank::world]
+            # A step's gradient is a sum over its turns, so their order is free: sorted by length, each
+            # micro-batch pads less.
+            mine = sorted(chunk[rank::world], key=lambda i: len(step_pairs[i].student.input_ids))
             micro = [mine[i : i + config.batch_size] for i in range(0, len(mine), config.batch_size)] or [[]]
             for batch in micro:
                 if not batch:
@@ -292,7 +297,7 @@ def distill(model_dir: str | Path, records: list[Record], config: DistillConfig,
         return {"model": model, "tokenizer": tokenizer, "metrics": {"steps": step, "rank": rank}}
     model.save_pretrained(adapter)
     metrics = {"steps": step, "target_turns": len(pairs), "final_loss": history[-1] if history else None,
-               "tokens_per_s": tokens_seen / max(time.perf_counter() - started, 1e-9), "train_loop_s": train_loop_s,
+               "tokens_per_s": tokens_seen / max(time.perf_counter() - started, 1e-9), "train_loop_s": train_loop_s, "teacher_s": teacher_s,
                "adapter": str(adapter)}
     if config.save_merged:
         # The next iteration starts from this student: the adapter folded into a plain model folder.
