@@ -154,9 +154,11 @@ def main() -> int:
         calibration = Runner(model_dir, first, work / "calibration", log).calibrate()
         calibration_seconds = time.perf_counter() - started
     texts = {p.id: p.text for p in load_suite()}
-    (RESULTS / "internalize-calibration.json").write_text(json.dumps({"config": asdict(first), "calibration": calibration,
-                                                                      "seconds": calibration_seconds}, indent=1, default=str))
-    (RESULTS / "internalize-calibration.md").write_text(calibration_markdown(calibration, first, texts, calibration_seconds))
+    if not args.calibration:
+        # A run that reuses a calibration leaves the measured one (and the config it was measured with) alone.
+        (RESULTS / "internalize-calibration.json").write_text(json.dumps({"config": asdict(first), "calibration": calibration,
+                                                                          "seconds": calibration_seconds}, indent=1, default=str))
+        (RESULTS / "internalize-calibration.md").write_text(calibration_markdown(calibration, first, texts, calibration_seconds))
 
     runs: list[dict] = []
     for seed in args.seeds:

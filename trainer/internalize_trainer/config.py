@@ -37,6 +37,8 @@ class DistillConfig:
     beta: float = 0.5
     #: Weight of an extra cross-entropy term on the teacher trajectory's tokens (0 disables it).
     ce_weight: float = 0.0
+    #: On-policy: the most tokens the student samples at each decision state (it stops at end of turn).
+    on_policy_max_new_tokens: int = 64
     #: Weight of a KL term toward the base model on general (replay) turns at every step: the guard against
     #: losing general ability while the principles move into the weights (0 disables it).
     replay_weight: float = 1.0

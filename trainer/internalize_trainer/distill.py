@@ -139,19 +139,19 @@ def _divergence(config: DistillConfig, student: torch.Tensor, teacher: list[Teac
 
 def _on_policy_pair(model, tokenizer, pair: TrainingPair, teacher_prompt: list[int], max_new: int,
                     device: torch.device | str = "cpu") -> TrainingPair:
-    """The student samples the turn at this decision state; the teacher will score what it sampled."""
+    """The student samples the turn at this decision state (temperature 1, KV cache); the teacher will score it."""
     prompt = pair.student.input_ids[: pair.student.target_start]
     end = tokenizer.eos_token_id
-    ids = torch.tensor([prompt], device=device)
     sampled: list[int] = []
     with torch.no_grad():
+        out = model(input_ids=torch.tensor([prompt], device=device), use_cache=True, logits_to_keep=1)
         for _ in range(max_new):
-            probs = F.softmax(model(input_ids=ids, logits_to_keep=1).logits[0, -1].float(), dim=-1)
+            probs = F.softmax(out.logits[0, -1].float(), dim=-1)
             nxt = int(torch.multinomial(probs, 1))
             sampled.append(nxt)
-            ids = torch.cat([ids, torch.tensor([[nxt]], device=device)], dim=1)
             if nxt == end:
                 break
+            out = model(input_ids=torch.tensor([[nxt]], device=device), past_key_values=out.past_key_values, use_cache=True)
     student = Rendered(prompt + sampled, len(prompt), len(prompt) + len(sampled))
     teacher = Rendered(teacher_prompt + sampled, len(teacher_prompt), len(teacher_prompt) + len(sampled))
     return TrainingPair(student=student, teacher=teacher)
@@ -239,7 +239,8 @@ def distill(model_dir: str | Path, records: list[Record], config: DistillConfig,
             if config.regime == "on-policy":
                 model.eval()
                 step_pairs = {
-                    i: _on_policy_pair(model, tokenizer, pairs[i], pairs[i].teacher.input_ids[: pairs[i].teacher.target_start], 16, device)
+                    i: _on_policy_pair(model, tokenizer, pairs[i], pairs[i].teacher.input_ids[: pairs[i].teacher.target_start],
+                                       config.on_policy_max_new_tokens, device)
                     for i in chunk
                 }
                 model.train()

@@ -156,6 +156,33 @@ def test_target_logits_equal_the_full_forward_sliced_at_the_targets(toy_dir):
     assert torch.allclose(gathered, full, atol=1e-5)
 
 
+def test_on_policy_sampling_with_the_kv_cache_draws_what_full_forwards_draw(toy_dir):
+    import torch.nn.functional as F
+
+    from internalize_trainer.data import build_pairs
+    from internalize_trainer.distill import _on_policy_pair
+
+    tokenizer, model = load_model(toy_dir)
+    pair = build_pairs(tokenizer, toyworld.distillation_records(0, n=1)[0])[0]
+    teacher_prompt = pair.teacher.input_ids[: pair.teacher.target_start]
+    torch.manual_seed(11)
+    cached = _on_policy_pair(model, tokenizer, pair, teacher_prompt, 12)
+    # The naive sampler: a full forward over the whole sequence for every token, same random stream.
+    torch.manual_seed(11)
+    ids, naive = list(pair.student.input_ids[: pair.student.target_start]), []
+    with torch.no_grad():
+        for _ in range(12):
+            probs = F.softmax(model(input_ids=torch.tensor([ids])).logits[0, -1].float(), dim=-1)
+            nxt = int(torch.multinomial(probs, 1))
+            naive.append(nxt)
+            ids.append(nxt)
+            if nxt == tokenizer.eos_token_id:
+                break
+    assert cached.student.target_ids == naive and naive
+    assert cached.teacher.target_ids == naive
+    assert cached.teacher.input_ids[: len(teacher_prompt)] == teacher_prompt
+
+
 def test_bf16_autocast_and_gradient_checkpointing_run_on_cpu(toy_dir, tmp_path):
     records = toyworld.distillation_records(0, n=8)
     common = dict(epochs=1, batch_size=4, replay_weight=0.0, save_merged=False, seed=5)
