@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { captureNow, createRedactor, defaultLocations, importPathsInParallel, type IngestReport } from '../../core/capture/index.js';
+import { captureInParallel, defaultLocations, importPathsInParallel, type IngestReport } from '../../core/capture/index.js';
 import { openStore } from '../../core/store/index.js';
 import { parseArgs, UsageError } from '../args.js';
 import { databasePath, type CliIo, type Command } from '../context.js';
@@ -37,9 +37,9 @@ export const importCommand: Command = {
     const store = openStore(databasePath(args.options.get('db'), io));
     try {
       const started = performance.now();
-      // Files and folders: parsing and redaction on a second thread while this one writes.
+      // Parsing and redaction on a second thread while this one writes (for --auto, when there is enough new data).
       const report = auto
-        ? await captureNow(store, await createRedactor(), defaultLocations({ platform: process.platform, home: io.env.HOME ?? homedir(), env: io.env }))
+        ? await captureInParallel(store, defaultLocations({ platform: process.platform, home: io.env.HOME ?? homedir(), env: io.env }))
         : await importPathsInParallel(store, args.positionals.map((p) => resolve(io.cwd, p)));
       const seconds = (performance.now() - started) / 1000;
       if (args.flags.has('json')) io.out(`${JSON.stringify({ ...report, errors: report.errors.map((e) => ({ file: e.file, code: e.code, message: e.message })), seconds })}\n`);

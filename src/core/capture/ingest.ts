@@ -12,7 +12,7 @@ import { readLines } from './lineReader.js';
 import type { SourceLocation } from './locations.js';
 import type { Redactor } from './redaction.js';
 import { adapterFor, detectFormat, FORMAT_NAMES } from './registry.js';
-import { scanLocations, walk, type Candidate } from './scan.js';
+import { scanLocations, walk, type Candidate, type WalkResult } from './scan.js';
 import { CaptureError, type Adapter, type ChangedTrajectory, type FileContext, type FormatId, type ParseIssue } from './types.js';
 import { asRecord, num } from './values.js';
 
@@ -277,11 +277,38 @@ export class Ingestor {
     }
   }
 
-  /** Reads everything new under the given locations (the watcher's and `import --auto`'s entry point). */
-  async locations(locations: readonly SourceLocation[]): Promise<void> {
-    const { files, errors } = scanLocations(locations);
-    this.report.errors.push(...errors);
-    for (const candidate of files) await this.candidate(candidate);
+  /**
+   * Reads everything new under the given locations (the watcher's and `import --auto`'s entry point);
+   * `scan` is their walk when the caller already made it (to estimate the work with newBytes).
+   */
+  async locations(locations: readonly SourceLocation[], scan: WalkResult = scanLocations(locations)): Promise<void> {
+    this.report.errors.push(...scan.errors);
+    for (const candidate of scan.files) await this.candidate(candidate);
+  }
+
+  /**
+   * About how many bytes reading the walked files would parse, from stats alone against the committed
+   * sources: nothing for an unchanged file, the bytes past the committed offset for a line log that
+   * grew, the whole file for a document, a new file or one that shrank. Opens no file and reports
+   * nothing; the read itself reports what cannot be read.
+   */
+  newBytes(scan: WalkResult): number {
+    let total = 0;
+    for (const { path } of scan.files) {
+      let signature: { size: number; mtimeMs: number };
+      try {
+        const stats = statSync(path);
+        signature = isEventFolder(path, stats) ? folderSignature(path) : stats;
+      } catch {
+        continue;
+      }
+      const { size, mtimeMs } = signature;
+      const record = this.known.get(path);
+      if (record && record.size === size && record.mtimeMs === mtimeMs) continue;
+      const resumes = record !== undefined && adapterFor(record.format)?.kind === 'lines' && record.offset <= size;
+      total += resumes ? size - record.offset : size;
+    }
+    return total;
   }
 
   /** Redacts and writes whatever is still pending. Call once at the end of a run. */

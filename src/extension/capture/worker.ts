@@ -1,8 +1,9 @@
 /**
  * The capture worker thread: parsing, redaction and storage of agent logs run here, so that a first
  * import of a large log folder never blocks the extension host. It is the only writer of captured
- * data (trajectories, steps, source offsets). An import starts one more thread from this same
- * bundle for parsing and redaction (importPathsInParallel); that thread only reads.
+ * data (trajectories, steps, source offsets). An import, and a capture with enough new data, starts
+ * one more thread from this same bundle for parsing and redaction (importPathsInParallel,
+ * captureInParallel); that thread only reads.
  *
  * The extension host keeps its own connection for what the user does (an outcome override, pool
  * curation): two WAL writers on one file. That is safe: SQLite serializes write transactions with
@@ -12,7 +13,7 @@
  * searching) hold that.
  */
 import { parentPort } from 'node:worker_threads';
-import { captureNow, createRedactor, importPathsInParallel, isParseWorker, type IngestReport, type Redactor } from '../../core/capture/index.js';
+import { captureInParallel, createRedactor, importPathsInParallel, isParseWorker, type IngestReport, type Redactor } from '../../core/capture/index.js';
 import { openStore, type Store } from '../../core/store/index.js';
 import { deserializeLocation, type CaptureRequest, type CaptureResponse, type SerializedReport } from './messages.js';
 
@@ -43,12 +44,11 @@ function isRequest(value: unknown): value is CaptureRequest {
 async function handle(request: CaptureRequest): Promise<CaptureResponse> {
   const started = performance.now();
   try {
-    redactor ??= createRedactor();
-    const r = await redactor;
     const s = storeFor(request.dbPath);
+    // The watcher's small captures stay on this thread and reuse one redactor; large ones get the parsing thread.
     const report =
       request.type === 'capture'
-        ? await captureNow(s, r, request.locations.map(deserializeLocation))
+        ? await captureInParallel(s, request.locations.map(deserializeLocation), { script: __filename, localRedactor: () => (redactor ??= createRedactor()) })
         : await importPathsInParallel(s, request.paths, { script: __filename });
     return { type: 'done', id: request.id, report: serialize(report, (performance.now() - started) / 1000) };
   } catch (error) {
