@@ -152,7 +152,7 @@ def _on_policy_pair(model, tokenizer, pair: TrainingPair, teacher_prompt: list[i
             sampled.append(nxt)
             if nxt == end:
                 break
-            out = model(input_ids=torch.tensor([[nxt]], device=device), past_key_values=out.past_key_values, use_cache=True)
+            out = model(input_ids=torch.tensor([[nxt]], device=device), cache=out.cache, use_cache=True)
     student = Rendered(prompt + sampled, len(prompt), len(prompt) + len(sampled))
     teacher = Rendered(teacher_prompt + sampled, len(teacher_prompt), len(teacher_prompt) + len(sampled))
     return TrainingPair(student=student, teacher=teacher)
