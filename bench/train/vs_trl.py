@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
@@ -147,6 +148,10 @@ def run_sdft(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int
 
 
 SIDES = {"ours": run_ours, "trl": run_trl, "sdft": run_sdft}
+#: A peer side named with this suffix runs with glibc's malloc set the way our trainer sets it in-process
+#: (internalize_trainer/memory.py), so a memory ratio never rests on allocator settings alone.
+TUNED = "-tuned"
+TUNED_ENV = {"MALLOC_MMAP_THRESHOLD_": "262144", "MALLOC_TRIM_THRESHOLD_": "0"}
 
 
 def median_of(runs: list[dict], key: str) -> float:
@@ -161,7 +166,9 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=None, help="our teacher_top_k (default: DistillConfig's)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast on both sides (CPU: needs AVX-512 BF16/AMX to pay)")
-    parser.add_argument("--sides", default="trl,ours", help="which sides to run, in this order: trl, sdft, ours")
+    parser.add_argument("--sides", default="trl,ours",
+                        help=f"which sides to run, in this order: trl, sdft, ours; a peer with {TUNED} (trl{TUNED}) runs with "
+                             "the allocator settings ours uses")
     parser.add_argument("--side", choices=sorted(SIDES))
     args = parser.parse_args()
     model_dir = make_model_dir(ROOT / ".cache" / "bench-smollm2-135m-tools")
@@ -185,26 +192,30 @@ def main() -> None:
     print(f"{args.records} records, {tokens} student tokens over {args.epochs} epoch(s) ({targets} target tokens per epoch), "
           f"batch 4, LoRA r=16 q/k/v/o, {'bf16 autocast' if args.bf16 else 'fp32'}")
     sides = args.sides.split(",")
+    unknown = [s for s in sides if s.removesuffix(TUNED) not in SIDES or s == f"ours{TUNED}"]
+    if unknown:
+        parser.error(f"unknown side(s) {', '.join(unknown)}; known: trl, sdft, ours, trl{TUNED}, sdft{TUNED}")
     runs: dict[str, list[dict]] = {side: [] for side in sides}
     for rep in range(args.reps):
         for side in sides:
-            cmd = [sys.executable, __file__, "--side", side, "--records", str(args.records), "--words", str(args.words),
+            cmd = [sys.executable, __file__, "--side", side.removesuffix(TUNED), "--records", str(args.records), "--words", str(args.words),
                    "--epochs", str(args.epochs)] + (["--bf16"] if args.bf16 else [])
             if args.top_k is not None:
                 cmd += ["--top-k", str(args.top_k)]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            env = {**os.environ, **(TUNED_ENV if side.endswith(TUNED) else {})}
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
             if out.returncode != 0:
                 print(f"{side}: failed\n{out.stderr[-3000:]}")
                 return
             f = json.loads(out.stdout.strip().splitlines()[-1])
             runs[side].append(f)
-            print(f"rep {rep + 1} {side:4s}: train loop {f['train_loop_s']:6.2f} s ({tokens / f['train_loop_s']:6.1f} tok/s), "
+            print(f"rep {rep + 1} {side:10s}: train loop {f['train_loop_s']:6.2f} s ({tokens / f['train_loop_s']:6.1f} tok/s), "
                   f"whole run {f['whole_s']:6.2f} s, {f['steps']} steps, peak RSS {f['peak_rss_mb']:.0f} MB, "
                   f"{f['cores_used']:.2f} cores busy" + (f", teacher {f['teacher_s']:.2f} s" if "teacher_s" in f else ""), flush=True)
     print("\nmedians")
     for side, rs in runs.items():
         loop, whole, rss = median_of(rs, "train_loop_s"), median_of(rs, "whole_s"), median_of(rs, "peak_rss_mb")
-        print(f"{side:4s}: train loop {loop:6.2f} s = {tokens / loop:6.1f} tok/s; whole run {whole:6.2f} s = "
+        print(f"{side:10s}: train loop {loop:6.2f} s = {tokens / loop:6.1f} tok/s; whole run {whole:6.2f} s = "
               f"{tokens / whole:6.1f} tok/s; peak RSS {rss:.0f} MB")
     for peer in (s for s in sides if s != "ours" and "ours" in sides):
         ratio = lambda key, peer=peer: median_of(runs[peer], key) / median_of(runs["ours"], key)
