@@ -44,9 +44,16 @@ def columns(results: Path) -> list[dict]:
     return cols
 
 
+def capped_mean(col: dict) -> float | None:
+    scores = [min(r["score"], 1.0) for r in col["rows"].values() if r["method"] == "checker" and r["score"] is not None]
+    return sum(scores) / len(scores) if scores else None
+
+
 def markdown(cols: list[dict], calibration: dict) -> str:
     ids = sorted({pid for c in cols for pid in c["rows"]}, key=lambda s: (len(s), s))
-    head = [f"{c['regime']} s{c['seed']} r{c['round']}" for c in cols]
+    names = [f"{c['regime']} s{c['seed']} r{c['round']}" for c in cols]
+    # The same run measured twice (another file, another code version) is told apart by its file.
+    head = [f"{n} ({c['file'].removesuffix('.json')})" if names.count(n) > 1 else n for n, c in zip(names, cols, strict=True)]
     lines = ["# Coding principle suite: every measured student in one table", "",
              "SmolLM2-135M-Instruct on CPU. Base and teacher: calibration (held-out cases; base without the principle, "
              "teacher = the same model with the step-wise block). Each other column: a student after that regime, seed (s) "
@@ -70,6 +77,8 @@ def markdown(cols: list[dict], calibration: dict) -> str:
         teacher = "div" if cal.get("method") == "divergence" else _pct(cal.get("teacher"))
         lines.append(f"| {pid} | {base} | {teacher} | " + " | ".join(cells) + " |")
     lines.append("| **mean checker score** | | | " + " | ".join(f"**{_num(c['mean'])}**" for c in cols) + " |")
+    # A student far above a weak teacher (a gap of a few points) scores 3 or 5 and hides the others' fall in the mean.
+    lines.append("| mean, each score capped at 1 | | | " + " | ".join(_num(capped_mean(c)) for c in cols) + " |")
     lines.append("| retention ×base NLL | | | " + " | ".join(f"{c['retention']:.3f}{' STOP' if c['collapsed'] else ''}"
                                                            for c in cols) + " |")
     return "\n".join(lines) + "\n"
