@@ -75,14 +75,14 @@ def records(n: int, words: int):
     return out
 
 
-def run_ours(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int, bf16: bool) -> dict:
+def run_ours(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int, bf16: bool, lean: bool = False) -> dict:
     from internalize_trainer.config import DistillConfig, LoraConfig
     from internalize_trainer.distill import distill
 
     data = records(n, words)
     extra = {} if top_k is None else {"teacher_top_k": top_k}
     config = DistillConfig(epochs=epochs, batch_size=4, replay_weight=0.0, save_merged=False, lora=LoraConfig(**LORA),
-                           bf16=bf16, gradient_checkpointing=False, **extra)
+                           bf16=bf16, gradient_checkpointing=False, lean_memory=lean, **extra)
     result = distill(model_dir, data, config, tempfile.mkdtemp())
     m = result["metrics"]
     return {"train_loop_s": m["train_loop_s"], "teacher_s": m["teacher_s"], "steps": m["steps"]}
@@ -147,7 +147,12 @@ def run_sdft(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int
     return {"train_loop_s": loop, "steps": trainer.state.global_step}
 
 
-SIDES = {"ours": run_ours, "trl": run_trl, "sdft": run_sdft}
+def run_ours_lean(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int, bf16: bool) -> dict:
+    """Ours with `lean_memory` (freed buffers go back to the system at once: less memory, more time)."""
+    return run_ours(model_dir, n, words, top_k, epochs, bf16, lean=True)
+
+
+SIDES = {"ours": run_ours, "ours-lean": run_ours_lean, "trl": run_trl, "sdft": run_sdft}
 #: A peer side named with this suffix runs with glibc's malloc set the way our trainer sets it in-process
 #: (internalize_trainer/memory.py), so a memory ratio never rests on allocator settings alone.
 TUNED = "-tuned"
@@ -167,7 +172,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast on both sides (CPU: needs AVX-512 BF16/AMX to pay)")
     parser.add_argument("--sides", default="trl,ours",
-                        help=f"which sides to run, in this order: trl, sdft, ours; a peer with {TUNED} (trl{TUNED}) runs with "
+                        help=f"which sides to run, in this order: trl, sdft, ours, ours-lean; a peer with {TUNED} (trl{TUNED}) runs with "
                              "the allocator settings ours uses")
     parser.add_argument("--side", choices=sorted(SIDES))
     args = parser.parse_args()
@@ -192,9 +197,9 @@ def main() -> None:
     print(f"{args.records} records, {tokens} student tokens over {args.epochs} epoch(s) ({targets} target tokens per epoch), "
           f"batch 4, LoRA r=16 q/k/v/o, {'bf16 autocast' if args.bf16 else 'fp32'}")
     sides = args.sides.split(",")
-    unknown = [s for s in sides if s.removesuffix(TUNED) not in SIDES or s == f"ours{TUNED}"]
+    unknown = [s for s in sides if s.removesuffix(TUNED) not in SIDES or s.startswith("ours") and s.endswith(TUNED)]
     if unknown:
-        parser.error(f"unknown side(s) {', '.join(unknown)}; known: trl, sdft, ours, trl{TUNED}, sdft{TUNED}")
+        parser.error(f"unknown side(s) {', '.join(unknown)}; known: trl, sdft, ours, ours-lean, trl{TUNED}, sdft{TUNED}")
     runs: dict[str, list[dict]] = {side: [] for side in sides}
     for rep in range(args.reps):
         for side in sides:
@@ -217,9 +222,9 @@ def main() -> None:
         loop, whole, rss = median_of(rs, "train_loop_s"), median_of(rs, "whole_s"), median_of(rs, "peak_rss_mb")
         print(f"{side:10s}: train loop {loop:6.2f} s = {tokens / loop:6.1f} tok/s; whole run {whole:6.2f} s = "
               f"{tokens / whole:6.1f} tok/s; peak RSS {rss:.0f} MB")
-    for peer in (s for s in sides if s != "ours" and "ours" in sides):
-        ratio = lambda key, peer=peer: median_of(runs[peer], key) / median_of(runs["ours"], key)
-        print(f"ours / {peer}: train loop {ratio('train_loop_s'):.2f}x tokens/s, whole run {ratio('whole_s'):.2f}x tokens/s, "
+    for mine, peer in ((m, p) for m in sides if m.startswith("ours") for p in sides if not p.startswith("ours")):
+        ratio = lambda key, peer=peer, mine=mine: median_of(runs[peer], key) / median_of(runs[mine], key)
+        print(f"{mine} / {peer}: train loop {ratio('train_loop_s'):.2f}x tokens/s, whole run {ratio('whole_s'):.2f}x tokens/s, "
               f"peak RSS {1 / ratio('peak_rss_mb'):.2f}x")
 
 

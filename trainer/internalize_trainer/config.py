@@ -71,6 +71,9 @@ class DistillConfig:
     #: Recompute each layer's activations in the backward pass instead of keeping them: much less memory for
     #: about a third more compute; None = on when training on a GPU.
     gradient_checkpointing: bool | None = None
+    #: CPU runs: return freed buffers to the system at once (glibc), so the resident set stays at the step's true
+    #: peak (SmolLM2-135M, batch 4 × 350 tokens: 2.9 GB instead of 4.8 GB) for about 1.5× the training time.
+    lean_memory: bool = False
     seed: int = 0
     lora: LoraConfig = field(default_factory=LoraConfig)
 

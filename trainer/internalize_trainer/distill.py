@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from . import losses
 from .config import DistillConfig
 from .data import DatasetError, Record, Rendered, TrainingPair, build_pairs, pad_batch, target_positions
-from .memory import tune_allocator
+from .memory import lean_allocator
 from .model import load_model
 
 Event = Callable[[dict], None]
@@ -165,7 +165,8 @@ def distill(model_dir: str | Path, records: list[Record], config: DistillConfig,
 
     `replay` holds general turns (no principles) on which the student is kept close to the base model.
     """
-    tune_allocator()
+    if config.lean_memory and not lean_allocator():
+        on_event({"event": "log", "level": "warning", "message": "lean_memory needs glibc's malloc (Linux); left as it is"})
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     out = Path(out_dir)

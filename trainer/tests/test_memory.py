@@ -1,5 +1,4 @@
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +10,8 @@ TRAINER = Path(__file__).resolve().parents[1]
 CHURN = """
 import json, sys, torch
 sys.path.insert(0, {trainer!r})
-from internalize_trainer.memory import tune_allocator
-tuned = tune_allocator()
+from internalize_trainer.memory import lean_allocator
+tuned = lean_allocator() if {lean!r} else False
 def rss():
     return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS')) // 1024
 before = rss()
@@ -27,20 +26,23 @@ print(json.dumps({{"tuned": tuned, "before": before, "peak": peak, "after": rss(
 """
 
 
-def churn(env: dict) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHURN.format(trainer=str(TRAINER))], capture_output=True, text=True,
-                         env={**os.environ, **env}, check=True)
+def churn(lean: bool) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHURN.format(trainer=str(TRAINER), lean=lean)], capture_output=True, text=True,
+                         check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_freed_training_buffers_go_back_to_the_system():
     if not sys.platform.startswith("linux"):
         return
-    tuned = churn({})
+    tuned = churn(True)
     assert tuned["tuned"] is True
     assert tuned["peak"] - tuned["before"] > 150, tuned  # the churn really held memory
     assert tuned["after"] - tuned["before"] < 40, f"freed buffers stayed resident: {tuned}"
 
 
-def test_the_tuning_can_be_turned_off():
-    assert churn({"INTERNALIZE_MALLOC_TUNING": "0"})["tuned"] is False
+def test_lean_memory_is_a_choice_that_comes_through_a_request():
+    from internalize_trainer.config import DistillConfig
+
+    assert DistillConfig().lean_memory is False
+    assert DistillConfig.from_dict({"lean_memory": True}).lean_memory is True
