@@ -90,6 +90,10 @@ export const config = {
     const value = section().get<unknown>('trainer.baseModel');
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : 'smollm2-135m-instruct';
   },
+  /** CPU training: give freed memory back to the system at once (less resident memory, more time). */
+  leanMemory(): boolean {
+    return section().get<unknown>('trainer.leanMemory') === true;
+  },
   llmProvider(): LlmProvider {
     return oneOf(section().get<unknown>('llm.provider'), ['auto', 'vscode-lm', 'openai-compatible', 'local'], 'auto');
   },

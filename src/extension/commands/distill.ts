@@ -44,12 +44,12 @@ function progressMessage(event: Extract<WorkerEvent, { event: 'progress' }>): st
 
 /** The toy world: a tiny model learns four principles of a synthetic tool-use world, in under a minute. */
 function toyJob(storage: string): RoundJob {
-  const roundConfig = { regime: config.regime(), persistence: config.injectionPersistence(), world: 'toy' };
+  const roundConfig = { regime: config.regime(), persistence: config.injectionPersistence(), world: 'toy', lean_memory: config.leanMemory() };
   return {
     config: roundConfig,
     firstMessage: 'teaching the toy model the world (first run only) and caching the teacher…',
     async run(worker, outDir, report) {
-      const result = await worker.distill({ toy: true, seed: 0, cache_dir: join(storage, 'cache'), out_dir: outDir, config: { regime: roundConfig.regime, persistence: roundConfig.persistence } }, (event) => {
+      const result = await worker.distill({ toy: true, seed: 0, cache_dir: join(storage, 'cache'), out_dir: outDir, config: { regime: roundConfig.regime, persistence: roundConfig.persistence, lean_memory: roundConfig.lean_memory } }, (event) => {
         if (event.event === 'progress') report(progressMessage(event), (100 * event.step) / Math.max(event.total, 1));
       });
       const collapse = result.metrics.collapse as { collapsed?: boolean; reasons?: string[] } | undefined;
@@ -60,15 +60,18 @@ function toyJob(storage: string): RoundJob {
 
 /**
  * The principle suite on the base model (SmolLM2-135M-Instruct by default): calibration, teacher
- * sampling, one off-policy round with replay, per-principle scores, which land in the pool.
+ * sampling, one round in the chosen regime (off-policy by default) with replay, per-principle
+ * scores, which land in the pool.
  */
 function suiteJob(ctx: InternalizeContext, store: Store, number: number): RoundJob {
   const model = config.baseModel();
   const principles = config.suitePrinciples();
   // The CI-sized recipe per principle (trainer/internalize_trainer/recipe.py CI_SUITE): a few dozen
   // cases, short answers, one round; the benchmark (bench/internalize) runs the full-size one.
-  const suiteConfig = { principles: principles.length > 0 ? principles : null, n_train: 24, n_heldout: 20, teacher_samples: 4, eval_samples: 2, max_new_tokens: 48, max_records_per_principle: 20, rounds: 1, seed: 0 };
-  const roundConfig = { regime: 'off-policy', world: 'suite', model, suite: suiteConfig };
+  // The regime setting applies here too, so off-policy (the default), on-policy and SFT can be compared on the suite.
+  const distill = { regime: config.regime(), lean_memory: config.leanMemory() };
+  const suiteConfig = { principles: principles.length > 0 ? principles : null, n_train: 24, n_heldout: 20, teacher_samples: 4, eval_samples: 2, max_new_tokens: 48, max_records_per_principle: 20, rounds: 1, seed: 0, distill };
+  const roundConfig = { regime: distill.regime, world: 'suite', model, suite: suiteConfig };
   return {
     config: roundConfig,
     firstMessage: `loading ${model}…`,
@@ -141,7 +144,7 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
       return;
     }
     const kinds = [
-      { label: `$(verified) Principle suite on ${config.baseModel()}`, description: `built in · ${config.suitePrinciples().length === 0 ? 'all 10 principles (CPU: about an hour)' : `${config.suitePrinciples().join(', ')} (CPU: minutes)`}`, detail: 'Coding-agent principles with checkers: calibrate, sample the teacher with each principle, distill one off-policy round, score each principle without it in context.', id: 'suite' },
+      { label: `$(verified) Principle suite on ${config.baseModel()}`, description: `built in · ${config.suitePrinciples().length === 0 ? 'all 10 principles (CPU: about an hour)' : `${config.suitePrinciples().join(', ')} (CPU: minutes)`}`, detail: `Coding-agent principles with checkers: calibrate, sample the teacher with each principle, distill one ${config.regime()} round, score each principle without it in context.`, id: 'suite' },
       { label: '$(beaker) Toy world', description: 'built in · under a minute', detail: 'A tiny model learns four principles of a synthetic tool-use world: the whole loop on CPU.', id: 'toy' },
       { label: '$(lightbulb) My principles and trajectories', description: 'needs the injection planner', detail: 'Distill your accepted principles into your base model.', id: 'mine' },
     ];
