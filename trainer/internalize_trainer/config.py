@@ -93,6 +93,8 @@ class DistillConfig:
         config = DistillConfig(**values)
         if config.regime not in ("off-policy", "on-policy", "sft"):
             raise ValueError(f"regime must be off-policy, on-policy or sft, not {config.regime!r}")
+        if config.on_policy_max_new_tokens < 1:
+            raise ValueError(f"on_policy_max_new_tokens must be at least 1, not {config.on_policy_max_new_tokens}")
         if config.divergence not in ("forward_kl", "reverse_kl", "jsd"):
             raise ValueError(f"divergence must be forward_kl, reverse_kl or jsd, not {config.divergence!r}")
         return config

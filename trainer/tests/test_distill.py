@@ -183,6 +183,11 @@ def test_on_policy_sampling_with_the_kv_cache_draws_what_full_forwards_draw(toy_
     assert cached.teacher.input_ids[: len(teacher_prompt)] == teacher_prompt
 
 
+def test_an_on_policy_turn_needs_room_for_one_token():
+    with pytest.raises(ValueError, match="on_policy_max_new_tokens must be at least 1"):
+        DistillConfig.from_dict({"regime": "on-policy", "on_policy_max_new_tokens": 0})
+
+
 def test_bf16_autocast_and_gradient_checkpointing_run_on_cpu(toy_dir, tmp_path):
     records = toyworld.distillation_records(0, n=8)
     common = dict(epochs=1, batch_size=4, replay_weight=0.0, save_merged=False, seed=5)

@@ -46,3 +46,4 @@ def test_lean_memory_is_a_choice_that_comes_through_a_request():
 
     assert DistillConfig().lean_memory is False
     assert DistillConfig.from_dict({"lean_memory": True}).lean_memory is True
+
