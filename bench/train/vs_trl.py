@@ -35,6 +35,8 @@ START = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "trainer"))
 
+from internalize_trainer.memory import MMAP_THRESHOLD
+
 LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]}
 #: ChatML as SmolLM2 writes it, plus tool calls (its own template renders only `content`).
 TOOL_CHATML = (
@@ -88,10 +90,25 @@ def run_ours(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int
     return {"train_loop_s": m["train_loop_s"], "teacher_s": m["teacher_s"], "steps": m["steps"]}
 
 
+def peer_lora():
+    """The LoRA adapter every TRL side trains: the same rank, scale and modules as ours."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], target_modules=LORA["target_modules"], task_type="CAUSAL_LM")
+
+
+def train_peer(trainer, out: str) -> dict:
+    """Times a TRL trainer's `train()` (the train-loop scope), then saves its adapter (in the whole-run scope)."""
+    start = time.perf_counter()
+    trainer.train()
+    loop = time.perf_counter() - start
+    trainer.save_model(out)
+    return {"train_loop_s": loop, "steps": trainer.state.global_step}
+
+
 def run_trl(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int, bf16: bool) -> dict:
     from datasets import Dataset
     from internalize_trainer.data import teacher_messages
-    from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl.experimental.gkd import GKDConfig, GKDTrainer
 
@@ -104,15 +121,8 @@ def run_trl(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int,
     args = GKDConfig(output_dir=out, per_device_train_batch_size=4, num_train_epochs=epochs, bf16=bf16, lmbda=0.0, beta=0.0,
                      learning_rate=1e-3, logging_steps=1000, save_strategy="no", report_to=[], use_cpu=True,
                      max_length=2048, dataloader_num_workers=0)
-    trainer = GKDTrainer(model=student, teacher_model=teacher, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tokenizer,
-                         peft_config=LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], target_modules=LORA["target_modules"],
-                                                task_type="CAUSAL_LM"))
-    start = time.perf_counter()
-    trainer.train()
-    loop = time.perf_counter() - start
-    trainer.save_model(out)
-    return {"train_loop_s": loop, "steps": trainer.state.global_step}
+    return train_peer(GKDTrainer(model=student, teacher_model=teacher, args=args, train_dataset=Dataset.from_list(rows),
+                                 processing_class=tokenizer, peft_config=peer_lora()), out)
 
 
 def run_sdft(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int, bf16: bool) -> dict:
@@ -120,7 +130,6 @@ def run_sdft(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int
     context (the principle block) in the prompt; the student samples each completion first (on-policy)."""
     from datasets import Dataset
     from internalize_trainer.data import BLOCK_CLOSE, BLOCK_OPEN
-    from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl.experimental.sdft import SDFTConfig, SDFTTrainer
 
@@ -137,14 +146,8 @@ def run_sdft(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int
     args = SDFTConfig(output_dir=out, per_device_train_batch_size=4, num_train_epochs=epochs, bf16=bf16, num_generations=1,
                       max_completion_length=32, learning_rate=1e-3, logging_steps=1000, save_strategy="no", report_to=[],
                       use_cpu=True, teacher_model_kind="base", teacher_prompt_template="{prompt}\n{privileged_context}")
-    trainer = SDFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                          peft_config=LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], target_modules=LORA["target_modules"],
-                                                 task_type="CAUSAL_LM"))
-    start = time.perf_counter()
-    trainer.train()
-    loop = time.perf_counter() - start
-    trainer.save_model(out)
-    return {"train_loop_s": loop, "steps": trainer.state.global_step}
+    return train_peer(SDFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                                  peft_config=peer_lora()), out)
 
 
 def run_ours_lean(model_dir: Path, n: int, words: int, top_k: int | None, epochs: int, bf16: bool) -> dict:
@@ -153,10 +156,10 @@ def run_ours_lean(model_dir: Path, n: int, words: int, top_k: int | None, epochs
 
 
 SIDES = {"ours": run_ours, "ours-lean": run_ours_lean, "trl": run_trl, "sdft": run_sdft}
-#: A peer side named with this suffix runs with glibc's malloc set the way our trainer sets it in-process
+#: A peer side named with this suffix runs with glibc's malloc set the way `lean_memory` sets it for ours
 #: (internalize_trainer/memory.py), so a memory ratio never rests on allocator settings alone.
 TUNED = "-tuned"
-TUNED_ENV = {"MALLOC_MMAP_THRESHOLD_": "262144", "MALLOC_TRIM_THRESHOLD_": "0"}
+TUNED_ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_TRIM_THRESHOLD_": "0"}
 
 
 def median_of(runs: list[dict], key: str) -> float:

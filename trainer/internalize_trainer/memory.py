@@ -14,6 +14,7 @@ unaffected; the settings hold for the rest of the process.
 from __future__ import annotations
 
 import ctypes
+import functools
 import platform
 import sys
 
@@ -23,19 +24,14 @@ _M_MMAP_THRESHOLD = -3
 #: Buffers at least this large get their own mapping; smaller ones (Python objects, small tensors) stay on the heap.
 MMAP_THRESHOLD = 256 * 1024
 
-_state: dict[str, bool] = {}
-
-
+@functools.cache
 def lean_allocator() -> bool:
     """Sets glibc's mmap and trim thresholds (once per process); False where there is no glibc (macOS, musl,
     Windows), where the setting cannot be made."""
-    if "lean" not in _state:
-        lean = False
-        if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
-            try:
-                mallopt = ctypes.CDLL("libc.so.6").mallopt
-                lean = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(_M_TRIM_THRESHOLD, 0) == 1
-            except (OSError, AttributeError):
-                lean = False
-        _state["lean"] = lean
-    return _state["lean"]
+    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+        return mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(_M_TRIM_THRESHOLD, 0) == 1
+    except (OSError, AttributeError):
+        return False
