@@ -44,12 +44,13 @@ function progressMessage(event: Extract<WorkerEvent, { event: 'progress' }>): st
 
 /** The toy world: a tiny model learns four principles of a synthetic tool-use world, in under a minute. */
 function toyJob(storage: string): RoundJob {
-  const roundConfig = { regime: config.regime(), persistence: config.injectionPersistence(), world: 'toy', lean_memory: config.leanMemory() };
+  const distill = { regime: config.regime(), persistence: config.injectionPersistence(), lean_memory: config.leanMemory() };
+  const roundConfig = { ...distill, world: 'toy' };
   return {
     config: roundConfig,
     firstMessage: 'teaching the toy model the world (first run only) and caching the teacher…',
     async run(worker, outDir, report) {
-      const result = await worker.distill({ toy: true, seed: 0, cache_dir: join(storage, 'cache'), out_dir: outDir, config: { regime: roundConfig.regime, persistence: roundConfig.persistence, lean_memory: roundConfig.lean_memory } }, (event) => {
+      const result = await worker.distill({ toy: true, seed: 0, cache_dir: join(storage, 'cache'), out_dir: outDir, config: distill }, (event) => {
         if (event.event === 'progress') report(progressMessage(event), (100 * event.step) / Math.max(event.total, 1));
       });
       const collapse = result.metrics.collapse as { collapsed?: boolean; reasons?: string[] } | undefined;
