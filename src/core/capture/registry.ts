@@ -1,12 +1,12 @@
-import { atifAdapter } from './atif.js';
-import { claudeCodeAdapter } from './claudeCode.js';
-import { clineAdapter, rooAdapter } from './cline.js';
-import { codexAdapter } from './codex.js';
-import { copilotChatAdapter } from './copilotChat.js';
-import { geminiCliAdapter } from './geminiCli.js';
-import { openaiMessagesAdapter } from './openaiMessages.js';
-import { openhandsAdapter } from './openhands.js';
-import { sweAgentAdapter } from './sweAgent.js';
+import { atifAdapter } from './adapters/atif.js';
+import { claudeCodeAdapter } from './adapters/claudeCode.js';
+import { clineAdapter, rooAdapter } from './adapters/cline.js';
+import { codexAdapter } from './adapters/codex.js';
+import { copilotChatAdapter } from './adapters/copilotChat.js';
+import { geminiCliAdapter } from './adapters/geminiCli.js';
+import { openaiMessagesAdapter } from './adapters/openaiMessages.js';
+import { openhandsAdapter } from './adapters/openhands.js';
+import { sweAgentAdapter } from './adapters/sweAgent.js';
 import type { Adapter, FormatId } from './types.js';
 
 /** Every format capture reads, in the order detection tries them (ties go to the earlier one). */

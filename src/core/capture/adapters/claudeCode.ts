@@ -6,10 +6,10 @@
  * `<session>/subagents/agent-<id>.jsonl`; older versions wrote them inline with `isSidechain: true`.
  */
 import { basename, dirname } from 'node:path';
-import { trajectoryId, type Trajectory } from '../trajectory.js';
-import { changedOf, TrajectoryBuilder } from './builder.js';
-import type { ChangedTrajectory, FileContext, LineAdapter, LineRecord, LineSession, ParseIssue } from './types.js';
-import { asArray, asRecord, bool, exitCodeFromText, isoTime, num, parseArguments, str, textOf } from './values.js';
+import { trajectoryId, type Trajectory } from '../../trajectory.js';
+import { changedOf, TrajectoryBuilder } from '../builder.js';
+import type { ChangedTrajectory, FileContext, LineAdapter, LineRecord, LineSession, ParseIssue } from '../types.js';
+import { asArray, asRecord, bool, exitCodeFromText, isoTime, num, parseArguments, str, textOf } from '../values.js';
 
 interface SessionState {
   lastUsageId?: string;

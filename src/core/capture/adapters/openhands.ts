@@ -8,10 +8,10 @@
  * `events` folder is read as one array.
  */
 import { basename, dirname } from 'node:path';
-import type { Trajectory } from '../trajectory.js';
-import { TrajectoryBuilder } from './builder.js';
-import type { DocumentAdapter, FileContext, ParseIssue } from './types.js';
-import { asArray, asRecord, isoTime, type JsonRecord, num, parseArguments, parseJsonDocument, str } from './values.js';
+import type { Trajectory } from '../../trajectory.js';
+import { TrajectoryBuilder } from '../builder.js';
+import type { DocumentAdapter, FileContext, ParseIssue } from '../types.js';
+import { asArray, asRecord, isoTime, type JsonRecord, num, parseArguments, parseJsonDocument, str } from '../values.js';
 
 const SILENT_ACTIONS = new Set(['change_agent_state', 'system', 'recall', 'null']);
 

@@ -5,10 +5,10 @@
  * used) and `info` (exit_status, submission, model_stats with tokens).
  */
 import { basename } from 'node:path';
-import type { Trajectory } from '../trajectory.js';
-import { TrajectoryBuilder } from './builder.js';
-import type { DocumentAdapter, FileContext, ParseIssue } from './types.js';
-import { asArray, asRecord, exitCodeFromText, num, parseArguments, parseJsonDocument, str, textOf } from './values.js';
+import type { Trajectory } from '../../trajectory.js';
+import { TrajectoryBuilder } from '../builder.js';
+import type { DocumentAdapter, FileContext, ParseIssue } from '../types.js';
+import { asArray, asRecord, exitCodeFromText, num, parseArguments, parseJsonDocument, str, textOf } from '../values.js';
 
 // Statuses SWE-agent writes when it stopped before the agent submitted on its own.
 const FAILED_EXITS = /^(exit_cost|exit_context|exit_error|exit_format|exit_api|early_exit|exit_environment_error|exit_forfeit|autosubmission)/u;

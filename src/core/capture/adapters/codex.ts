@@ -7,10 +7,10 @@
  * Rollouts from before the wrapper (0.1x) hold the response items directly on each line.
  */
 import { basename } from 'node:path';
-import { trajectoryId, type Trajectory } from '../trajectory.js';
-import { changedOf, TrajectoryBuilder } from './builder.js';
-import type { ChangedTrajectory, FileContext, LineAdapter, LineRecord, LineSession, ParseIssue } from './types.js';
-import { asArray, asRecord, exitCodeFromText, isoTime, num, parseArguments, parseLooseJson, str, textOf, type JsonRecord } from './values.js';
+import { trajectoryId, type Trajectory } from '../../trajectory.js';
+import { changedOf, TrajectoryBuilder } from '../builder.js';
+import type { ChangedTrajectory, FileContext, LineAdapter, LineRecord, LineSession, ParseIssue } from '../types.js';
+import { asArray, asRecord, exitCodeFromText, isoTime, num, parseArguments, parseLooseJson, str, textOf, type JsonRecord } from '../values.js';
 
 interface CodexState {
   sessionId?: string;

@@ -8,10 +8,10 @@
  * sibling `ui_messages.json` adds timestamps, the model, token counts and the completion result.
  */
 import { basename, dirname } from 'node:path';
-import type { Trajectory, TrajectorySource } from '../trajectory.js';
-import { TrajectoryBuilder } from './builder.js';
-import type { DocumentAdapter, FileContext, ParseIssue } from './types.js';
-import { asArray, asRecord, exitCodeFromText, isoTime, type JsonRecord, num, parseArguments, parseJsonDocument, str, textOf } from './values.js';
+import type { Trajectory, TrajectorySource } from '../../trajectory.js';
+import { TrajectoryBuilder } from '../builder.js';
+import type { DocumentAdapter, FileContext, ParseIssue } from '../types.js';
+import { asArray, asRecord, exitCodeFromText, isoTime, type JsonRecord, num, parseArguments, parseJsonDocument, str, textOf } from '../values.js';
 
 const TOOLS = [
   'execute_command', 'read_file', 'write_to_file', 'replace_in_file', 'apply_diff', 'insert_content', 'search_and_replace',

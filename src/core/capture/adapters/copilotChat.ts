@@ -10,10 +10,10 @@
  * The folder the workspace belongs to is in the sibling `../workspace.json`.
  */
 import { basename } from 'node:path';
-import type { Trajectory } from '../trajectory.js';
-import { TrajectoryBuilder } from './builder.js';
-import type { DocumentAdapter, FileContext, ParseIssue } from './types.js';
-import { asArray, asRecord, isoTime, type JsonRecord, parseArguments, parseJsonDocument, str, textOf } from './values.js';
+import type { Trajectory } from '../../trajectory.js';
+import { TrajectoryBuilder } from '../builder.js';
+import type { DocumentAdapter, FileContext, ParseIssue } from '../types.js';
+import { asArray, asRecord, isoTime, type JsonRecord, parseArguments, parseJsonDocument, str, textOf } from '../values.js';
 
 /** Replays the JSONL operation log into the session document it describes. */
 function replayOperations(file: FileContext, text: string, issues: ParseIssue[]): unknown {

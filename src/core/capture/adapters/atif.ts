@@ -6,11 +6,11 @@
  * metrics}], final_metrics, extra}`.
  */
 import { basename } from 'node:path';
-import type { Trajectory } from '../trajectory.js';
-import { TrajectoryBuilder } from './builder.js';
-import { verdictFromReward } from './outcome.js';
-import type { DocumentAdapter, FileContext, ParseIssue } from './types.js';
-import { asArray, asRecord, isoTime, num, parseArguments, parseJsonDocument, str, textOf } from './values.js';
+import type { Trajectory } from '../../trajectory.js';
+import { TrajectoryBuilder } from '../builder.js';
+import { verdictFromReward } from '../outcome.js';
+import type { DocumentAdapter, FileContext, ParseIssue } from '../types.js';
+import { asArray, asRecord, isoTime, num, parseArguments, parseJsonDocument, str, textOf } from '../values.js';
 
 function parse(file: FileContext, text: string, issues: ParseIssue[]): Trajectory[] {
   const value = parseJsonDocument(file, text, issues);

@@ -6,10 +6,10 @@
  * line per message, and `{"$set": …}` metadata updates.
  */
 import { basename } from 'node:path';
-import type { Trajectory } from '../trajectory.js';
-import { TrajectoryBuilder } from './builder.js';
-import type { DocumentAdapter, FileContext, ParseIssue } from './types.js';
-import { asArray, asRecord, exitCodeFromText, isoTime, num, parseArguments, str, textOf, type JsonRecord } from './values.js';
+import type { Trajectory } from '../../trajectory.js';
+import { TrajectoryBuilder } from '../builder.js';
+import type { DocumentAdapter, FileContext, ParseIssue } from '../types.js';
+import { asArray, asRecord, exitCodeFromText, isoTime, num, parseArguments, str, textOf, type JsonRecord } from '../values.js';
 
 function feedMessage(builder: TrajectoryBuilder, message: JsonRecord): void {
   const at = isoTime(message.timestamp);

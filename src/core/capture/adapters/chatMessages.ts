@@ -1,5 +1,5 @@
-import type { TrajectoryBuilder } from './builder.js';
-import { asArray, asRecord, parseArguments, parseLooseJson, str, textOf } from './values.js';
+import type { TrajectoryBuilder } from '../builder.js';
+import { asArray, asRecord, parseArguments, parseLooseJson, str, textOf } from '../values.js';
 
 /**
  * Feeds an OpenAI chat `messages` array (system/user/assistant/tool, `tool_calls`, legacy

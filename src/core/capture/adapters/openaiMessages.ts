@@ -5,12 +5,12 @@
  * task as `problem`/`question`/`prompt`. Each line is its own trajectory.
  */
 import { createHash } from 'node:crypto';
-import type { Trajectory } from '../trajectory.js';
-import { changedOf, TrajectoryBuilder } from './builder.js';
+import type { Trajectory } from '../../trajectory.js';
+import { changedOf, TrajectoryBuilder } from '../builder.js';
 import { feedChatMessages } from './chatMessages.js';
-import { verdictFromReward } from './outcome.js';
-import type { ChangedTrajectory, FileContext, LineAdapter, LineRecord, LineSession, ParseIssue } from './types.js';
-import { asArray, asRecord, str, type JsonRecord } from './values.js';
+import { verdictFromReward } from '../outcome.js';
+import type { ChangedTrajectory, FileContext, LineAdapter, LineRecord, LineSession, ParseIssue } from '../types.js';
+import { asArray, asRecord, str, type JsonRecord } from '../values.js';
 
 const REWARD_FIELDS = ['reward', 'score', 'outcome', 'success', 'resolved', 'label', 'correct', 'is_correct', 'passed'] as const;
 

@@ -1,0 +1,25 @@
+/**
+ * The dense-embedding port. Injection (selection at every decision state), the experience
+ * pipeline's nearest-principle pre-filter and serving all embed through this one interface, so the
+ * same text gets the same vector wherever it is asked for.
+ */
+
+export interface TextEmbedder {
+  /**
+   * Stable identity of the vectors this embedder produces: part of every cache key, so a changed
+   * model file (another checksum) or another variant (fp32 / int8) never reuses stale vectors.
+   * E.g. `onnx:all-MiniLM-L6-v2:int8:1a2b3c4d`, `lexical:hash-1024:v1`.
+   */
+  readonly id: string;
+  /** Vector length. */
+  readonly dim: number;
+  /** Which embedder is active and why, for the UI and the CLI: "lexical: the ONNX model is missing at …". */
+  readonly description: string;
+  /**
+   * L2-normalized embeddings of `texts`, row-major: row i is `[i * dim, (i + 1) * dim)`.
+   * Texts longer than the model's window are truncated by the embedder, never rejected.
+   */
+  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array>;
+  /** Frees threads and sessions; the embedder is unusable afterwards. */
+  dispose(): Promise<void>;
+}
