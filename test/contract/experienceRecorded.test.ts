@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { createRedactor } from '../../src/core/capture/redaction.js';
+import { createRedactor } from '../../src/core/redaction/index.js';
 import { applyOp } from '../../src/core/experience/curation.js';
 import { extractExperience } from '../../src/core/experience/pipeline.js';
 import { textRedactor } from '../../src/core/experience/textRedaction.js';

@@ -12,7 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRedactor } from '../../src/core/capture/redaction.js';
+import { createRedactor } from '../../src/core/redaction/index.js';
 import { importPaths } from '../../src/core/capture/ingest.js';
 import { extractExperience } from '../../src/core/experience/pipeline.js';
 import { renderTrajectory } from '../../src/core/experience/render.js';

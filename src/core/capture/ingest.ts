@@ -10,7 +10,7 @@ import { toRows, type SourceRecord, type Store, type TrajectoryRows } from '../s
 import type { Trajectory } from '../trajectory.js';
 import { readLines } from './lineReader.js';
 import type { SourceLocation } from './locations.js';
-import type { Redactor } from './redaction.js';
+import type { Redactor } from '../redaction/index.js';
 import { adapterFor, detectFormat, FORMAT_NAMES } from './registry.js';
 import { scanLocations, walk, type Candidate, type WalkResult } from './scan.js';
 import { CaptureError, type Adapter, type ChangedTrajectory, type FileContext, type FormatId, type ParseIssue } from './types.js';

@@ -11,7 +11,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { openStore, type Store } from '../store/index.js';
 import { emptyReport, importPaths, Ingestor, writeBatch, type IngestBatch, type IngestOptions, type IngestReport } from './ingest.js';
 import type { SourceLocation } from './locations.js';
-import { createRedactor, type Redactor, type RedactorOptions } from './redaction.js';
+import { createRedactor, type Redactor, type RedactorOptions } from '../redaction/index.js';
 import { scanLocations } from './scan.js';
 import { CaptureError } from './types.js';
 

@@ -4,7 +4,7 @@
  * Captured text was redacted when stored; this catches what a user typed into a principle, a
  * trajectory imported before a detector rule existed, or anything assembled since.
  */
-import type { Redactor } from '../capture/redaction.js';
+import type { Redactor } from '../redaction/index.js';
 import type { TextRedactor } from './pipeline.js';
 
 export function textRedactor(redactor: Redactor): TextRedactor {

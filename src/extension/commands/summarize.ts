@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { createRedactor } from '../../core/capture/redaction.js';
+import { createRedactor } from '../../core/redaction/index.js';
 import { consentSummary } from '../../core/experience/consent.js';
 import { proposeOps, withoutKnown } from '../../core/experience/curation.js';
 import { minedOps, minePatterns } from '../../core/experience/miner.js';

@@ -5,7 +5,7 @@ import { editPrinciple, mergePrinciples, proposeOps, retirePrinciple, withoutKno
 import { comparePools, poolAt } from '../../../src/core/experience/compare.js';
 import { wordDiff } from '../../../src/core/experience/wordDiff.js';
 import { textRedactor } from '../../../src/core/experience/textRedaction.js';
-import { createRedactor } from '../../../src/core/capture/redaction.js';
+import { createRedactor } from '../../../src/core/redaction/index.js';
 
 const ev = [{ trajectoryId: 't1', stepIndex: 2 }];
 

@@ -5,7 +5,12 @@
  * Each replacement leaves `[REDACTED:<rule>]` and is counted per rule on the trajectory.
  */
 import type { Observation, Step, ToolCall, Trajectory } from '../trajectory.js';
-import type { ChangedTrajectory } from './types.js';
+
+/** A trajectory to redact, and the first step whose content is new (earlier steps were redacted before). */
+export interface RedactionItem {
+  readonly trajectory: Trajectory;
+  readonly redactFrom: number;
+}
 
 export const HIGH_ENTROPY_RULE = 'high-entropy';
 const PLACEHOLDER = /^\[REDACTED:[\w-]+\]$/u;
@@ -30,7 +35,7 @@ export interface RedactorOptions {
 
 export interface Redactor {
   /** Returns the trajectories with secrets replaced in the steps from `redactFrom` on, and counts added. */
-  redact(items: readonly ChangedTrajectory[]): Promise<Trajectory[]>;
+  redact(items: readonly RedactionItem[]): Promise<Trajectory[]>;
 }
 
 function shannon(token: string): number {
@@ -132,7 +137,7 @@ export function applyFindings(text: string, findings: readonly Finding[], counts
 }
 
 /** Visits every string in a trajectory's changed part in a fixed order, optionally replacing it. */
-function mapStrings(item: ChangedTrajectory, fn: (text: string) => string): Trajectory {
+function mapStrings(item: RedactionItem, fn: (text: string) => string): Trajectory {
   const t = item.trajectory;
   const deep = (value: unknown): unknown => {
     if (typeof value === 'string') return fn(value);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyFindings, createRedactor, highEntropyFindings } from '../../../src/core/capture/redaction.js';
+import { applyFindings, createRedactor, highEntropyFindings } from '../../../src/core/redaction/index.js';
 import type { Trajectory } from '../../../src/core/trajectory.js';
 
 // Built from parts so that this file itself does not trip secret scanners.
