@@ -83,6 +83,11 @@ export interface InjectionPlan {
   readonly embedder: { readonly id: string; readonly description: string };
   /** The global block (mode `global` only). */
   readonly globalBlock?: string;
+  /** What the global block holds, in block order (mode `global` only). */
+  readonly globalSelected?: readonly SelectedPrinciple[];
+  /** Principles a filter kept out of the global block (mode `global` only). */
+  readonly globalExcluded?: readonly ExcludedPrinciple[];
+  readonly globalBlockTokens?: number;
   readonly steps: readonly StepPlan[];
   /** How token counts were made: the target model's tokenizer, or an estimate. */
   readonly tokenCounter: 'model' | 'estimate';

@@ -1,0 +1,218 @@
+/**
+ * Batched selection: many decision states against one principle pool at once.
+ *
+ * states [rows × dim] · principles [n × dim]ᵀ is computed block by block (gemm.ts); each row of
+ * the block is scanned once with two small heaps: the best `candidates` principles that the row's
+ * filters allow, and the best `k` overall (to report what a filter or the floor kept out). MMR then
+ * picks up to `k` among the allowed candidates at or above the score floor. Rows from different
+ * trajectories can share a call: each row names its own filter mask.
+ */
+import type { ScoreKernel } from './gemm.js';
+import { chooseKernel, dot } from './gemm.js';
+
+/** Why a principle is not allowed for a row. */
+export const ALLOWED = 0;
+export const BLOCKED_INTERNALIZED = 1;
+export const BLOCKED_SCOPE = 2;
+
+export interface SelectConfig {
+  readonly k: number;
+  readonly scoreFloor: number;
+  readonly mmrLambda: number;
+  /** How many top principles MMR chooses among (default max(4k, 16)). */
+  readonly candidates?: number;
+}
+
+export interface Pick {
+  readonly index: number;
+  readonly cosine: number;
+  readonly mmr: number;
+}
+
+export interface Blocked {
+  readonly index: number;
+  readonly cosine: number;
+  readonly cause: 'internalized' | 'scope' | 'below-floor';
+}
+
+export interface RowSelection {
+  /** In pick order. */
+  readonly picks: readonly Pick[];
+  /** Principles in the unfiltered top k that a filter or the floor kept out, best first. */
+  readonly blocked: readonly Blocked[];
+  /** Allowed candidates, best first (what a re-rank may choose from). */
+  readonly candidates: readonly Pick[];
+}
+
+export interface SelectInput {
+  readonly states: Float32Array;
+  readonly rows: number;
+  readonly principles: Float32Array;
+  readonly n: number;
+  readonly dim: number;
+  /** Per row: a mask of length n (ALLOWED / BLOCKED_*), or undefined when everything is allowed. Rows may share one mask. */
+  readonly maskFor?: (row: number) => Uint8Array | undefined;
+  readonly config: SelectConfig;
+  /** Rows per matrix product; bounds the score buffer (rows × n floats). */
+  readonly blockRows?: number;
+  readonly kernel?: ScoreKernel;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A fixed-capacity min-heap of (score, index): the root is the weakest kept entry, so a new score
+ * costs one comparison unless it beats it. Ties prefer the lower index, which keeps results stable.
+ */
+export class TopK {
+  private readonly scores: Float64Array;
+  private readonly ids: Int32Array;
+  size = 0;
+
+  constructor(readonly capacity: number) {
+    this.scores = new Float64Array(Math.max(capacity, 1));
+    this.ids = new Int32Array(Math.max(capacity, 1));
+  }
+
+  reset(): void {
+    this.size = 0;
+  }
+
+  /** Whether (a, ia) ranks below (b, ib). */
+  private static weaker(a: number, ia: number, b: number, ib: number): boolean {
+    return a < b || (a === b && ia > ib);
+  }
+
+  push(score: number, index: number): void {
+    if (this.capacity === 0) return;
+    if (this.size < this.capacity) {
+      let i = this.size++;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!TopK.weaker(score, index, this.scores[parent] ?? 0, this.ids[parent] ?? 0)) break;
+        this.scores[i] = this.scores[parent] ?? 0;
+        this.ids[i] = this.ids[parent] ?? 0;
+        i = parent;
+      }
+      this.scores[i] = score;
+      this.ids[i] = index;
+      return;
+    }
+    if (!TopK.weaker(this.scores[0] ?? 0, this.ids[0] ?? 0, score, index)) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= this.size) break;
+      const r = l + 1;
+      const child = r < this.size && TopK.weaker(this.scores[r] ?? 0, this.ids[r] ?? 0, this.scores[l] ?? 0, this.ids[l] ?? 0) ? r : l;
+      if (!TopK.weaker(this.scores[child] ?? 0, this.ids[child] ?? 0, score, index)) break;
+      this.scores[i] = this.scores[child] ?? 0;
+      this.ids[i] = this.ids[child] ?? 0;
+      i = child;
+    }
+    this.scores[i] = score;
+    this.ids[i] = index;
+  }
+
+  /** The kept entries, best first. */
+  sorted(): { index: number; score: number }[] {
+    const out: { index: number; score: number }[] = [];
+    for (let i = 0; i < this.size; i++) out.push({ index: this.ids[i] ?? 0, score: this.scores[i] ?? 0 });
+    return out.sort((a, b) => b.score - a.score || a.index - b.index);
+  }
+}
+
+/**
+ * Maximal marginal relevance among `candidates` (best first): each pick maximizes
+ * λ·cosine − (1−λ)·max similarity to what is already picked. `similarity(i, j)` compares principles.
+ */
+export function mmr(candidates: readonly { index: number; score: number }[], k: number, lambda: number, similarity: (i: number, j: number) => number): Pick[] {
+  const picks: Pick[] = [];
+  const maxSim = new Float64Array(candidates.length).fill(-Infinity);
+  const taken = new Uint8Array(candidates.length);
+  for (let round = 0; round < Math.min(k, candidates.length); round++) {
+    let best = -1;
+    let bestValue = -Infinity;
+    candidates.forEach((c, i) => {
+      if (taken[i] === 1) return;
+      const redundancy = picks.length === 0 ? 0 : (maxSim[i] ?? 0);
+      const value = lambda * c.score - (1 - lambda) * redundancy;
+      if (value > bestValue) {
+        bestValue = value;
+        best = i;
+      }
+    });
+    const chosen = candidates[best];
+    if (chosen === undefined) break;
+    taken[best] = 1;
+    picks.push({ index: chosen.index, cosine: chosen.score, mmr: bestValue });
+    candidates.forEach((c, i) => {
+      if (taken[i] === 1) return;
+      const s = similarity(c.index, chosen.index);
+      if (s > (maxSim[i] ?? -Infinity)) maxSim[i] = s;
+    });
+  }
+  return picks;
+}
+
+/** Above this pool size the principle–principle similarities are computed on demand instead of as one n × n matrix. */
+const GRAM_MAX = 4096;
+
+function principleSimilarity(principles: Float32Array, n: number, dim: number, gram: Float32Array | undefined): (i: number, j: number) => number {
+  if (gram !== undefined) return (i, j) => gram[i * n + j] ?? 0;
+  return (i, j) => dot(principles, i * dim, principles, j * dim, dim);
+}
+
+const CAUSES = ['below-floor', 'internalized', 'scope'] as const;
+
+/** Selects for every row of `states`; see the module comment. */
+export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
+  const { rows, n, dim, config } = input;
+  const k = Math.max(0, Math.floor(config.k));
+  const candidateCount = Math.max(k, config.candidates ?? Math.max(4 * k, 16));
+  if (rows === 0) return [];
+  if (n === 0 || k === 0) return Array.from({ length: rows }, () => ({ picks: [], blocked: [], candidates: [] }));
+  const owned = input.kernel === undefined ? (await chooseKernel(rows, n, dim)).kernel : undefined;
+  const kernel = input.kernel ?? owned;
+  if (kernel === undefined) throw new Error('no score kernel');
+  try {
+    // MMR compares the few candidates of each row with each other; for a pool that fits, one n × n product serves every row.
+    const gram = n <= GRAM_MAX && rows * candidateCount * k * dim > n * n * dim ? await kernel.scores(input.principles, n, input.principles, n, dim) : undefined;
+    const similarity = principleSimilarity(input.principles, n, dim, gram);
+    const blockRows = Math.max(1, input.blockRows ?? Math.max(1, Math.min(4096, Math.floor(8_000_000 / n))));
+    const allowedHeap = new TopK(candidateCount);
+    const anyHeap = new TopK(k);
+    const out: RowSelection[] = [];
+    for (let r0 = 0; r0 < rows; r0 += blockRows) {
+      input.signal?.throwIfAborted();
+      const count = Math.min(blockRows, rows - r0);
+      const scores = await kernel.scores(input.states.subarray(r0 * dim, (r0 + count) * dim), count, input.principles, n, dim);
+      for (let q = 0; q < count; q++) {
+        const row = r0 + q;
+        const mask = input.maskFor?.(row);
+        allowedHeap.reset();
+        anyHeap.reset();
+        const base = q * n;
+        for (let c = 0; c < n; c++) {
+          const s = scores[base + c] ?? 0;
+          anyHeap.push(s, c);
+          if (mask === undefined || mask[c] === ALLOWED) allowedHeap.push(s, c);
+        }
+        const ranked = allowedHeap.sorted();
+        const eligible = ranked.filter((c) => c.score >= config.scoreFloor);
+        const picks = mmr(eligible, k, config.mmrLambda, similarity);
+        const picked = new Set(picks.map((p) => p.index));
+        const blocked: Blocked[] = [];
+        for (const c of anyHeap.sorted()) {
+          if (picked.has(c.index)) continue;
+          const why = mask?.[c.index] ?? ALLOWED;
+          if (why !== ALLOWED) blocked.push({ index: c.index, cosine: c.score, cause: CAUSES[why] ?? 'scope' });
+          else if (c.score < config.scoreFloor) blocked.push({ index: c.index, cosine: c.score, cause: 'below-floor' });
+        }
+        out.push({ picks, blocked, candidates: ranked.map((c) => ({ index: c.index, cosine: c.score, mmr: c.score })) });
+      }
+    }
+    return out;
+  } finally {
+    await owned?.dispose();
+  }
+}
