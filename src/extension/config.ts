@@ -8,6 +8,7 @@ import { isTrajectorySource, type TrajectorySource } from '../core/trajectory.js
 export type Granularity = 'principle' | 'instance';
 export type InjectionMode = 'stepwise' | 'global';
 export type InjectionPersistence = 'ephemeral' | 'cumulative';
+export type InjectionSelector = 'embedding' | 'rerank';
 export type Regime = 'off-policy' | 'on-policy' | 'sft';
 export type LlmProvider = 'auto' | 'vscode-lm' | 'openai-compatible' | 'local';
 
@@ -69,6 +70,20 @@ export const config = {
   },
   injectionTopK(): number {
     return positiveInt(section().get<unknown>('injection.topK'), 5, 8);
+  },
+  /** `rerank` asks the configured language model to re-rank the embedding candidates. */
+  injectionSelector(): InjectionSelector {
+    return oneOf(section().get<unknown>('injection.selector'), ['embedding', 'rerank'], 'embedding');
+  },
+  /** Cosine below which a principle is never injected; undefined: the planner's default. The planner's option parser checks the range. */
+  injectionScoreFloor(): number | undefined {
+    const value = section().get<unknown>('injection.scoreFloor');
+    return typeof value === 'number' ? value : undefined;
+  },
+  /** The block's template (`{principles}` becomes the numbered list); undefined when empty: the planner's default. The parser refuses one without the placeholder. */
+  injectionBlockTemplate(): string | undefined {
+    const value = section().get<unknown>('injection.blockTemplate');
+    return typeof value === 'string' && value.trim() !== '' ? value : undefined;
   },
   regime(): Regime {
     return oneOf(section().get<unknown>('distill.regime'), ['off-policy', 'on-policy', 'sft'], 'off-policy');

@@ -5,7 +5,7 @@ import { registerAboutCommands } from './commands/about.js';
 import { registerCaptureCommands } from './commands/capture.js';
 import { registerDistillCommands } from './commands/distill.js';
 import { registerExportCommand } from './commands/exportPrinciples.js';
-import { registerPendingCommands } from './commands/pending.js';
+import { registerPreviewInjectionCommand } from './commands/previewInjection.js';
 import { registerPrincipleCommands } from './commands/principles.js';
 import { registerStoreCommands } from './commands/store.js';
 import { registerSummarizeCommand } from './commands/summarize.js';
@@ -36,7 +36,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   registerExportCommand(context);
   registerPoolCommands(context);
   registerModelCommands(context);
-  registerPendingCommands(context);
+  registerPreviewInjectionCommand(context);
   context.push(
     config.onDidChange((event) => {
       if (!event.affectsConfiguration('internalize.store.path')) return;

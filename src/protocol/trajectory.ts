@@ -48,5 +48,7 @@ export const trajectoryWebviewMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
   z.object({ type: z.literal('setOutcome'), trajectoryId: z.string(), label: outcomeLabel }),
   z.object({ type: z.literal('copy'), text: z.string().max(1_000_000) }),
+  /** The toolbar's Preview Injection button. */
+  z.object({ type: z.literal('previewInjection'), trajectoryId: z.string().min(1).max(200) }),
 ]);
 export type TrajectoryWebviewMessage = z.infer<typeof trajectoryWebviewMessage>;

@@ -58,10 +58,10 @@ describe('Internalize in a real editor', { timeout: 240_000 }, () => {
     assert.match(text, /0 trajectories/u);
   });
 
-  step('a command whose capability is not built says so', async () => {
+  step('Preview Injection with nothing captured says what to do first', async () => {
     await editor.runCommand('Internalize: Preview Injection');
-    const text = await editor.notification(/not available in this build yet/u);
-    assert.match(text, /injection planner/u);
+    const text = await editor.notification(/no captured trajectories yet/u);
+    assert.match(text, /Capture Now/u);
   });
 
   step('Capture Now reads a real Claude Code log into the Trajectories view', async () => {

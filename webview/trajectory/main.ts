@@ -69,6 +69,18 @@ function outcomeSelect(t: TrajectoryView): HTMLElement {
   return select;
 }
 
+function previewButton(t: TrajectoryView): HTMLElement {
+  const button = document.createElement('vscode-button');
+  button.setAttribute('icon', 'eye');
+  button.setAttribute('secondary', '');
+  button.setAttribute('title', 'Which principles would be injected at each step, and the teacher and student views');
+  button.textContent = 'Preview Injection';
+  button.addEventListener('click', () => {
+    vscode.postMessage({ type: 'previewInjection', trajectoryId: t.id });
+  });
+  return button;
+}
+
 function render(t: TrajectoryView, focusStep?: number): void {
   if (app === null) return;
   const redacted = Object.values(t.redactions).reduce((a, b) => a + b, 0);
@@ -85,6 +97,7 @@ function render(t: TrajectoryView, focusStep?: number): void {
       redacted > 0 ? el('span', { class: 'badge', title: Object.entries(t.redactions).map(([k, v]) => `${k}: ${String(v)}`).join('\n') }, icon('shield'), `${String(redacted)} redacted`) : undefined,
     ),
     el('div', { class: 'row' }, el('label', {}, 'Outcome '), outcomeSelect(t), el('span', { class: 'muted' }, t.outcome.evidence.map((e) => e.detail).join('; '))),
+    el('div', { class: 'row', role: 'toolbar', 'aria-label': 'Trajectory actions' }, previewButton(t)),
     el('p', { class: 'muted' }, 'Keys: j / k or ↓ / ↑ move between steps, e jumps to the next error.'),
   );
   const list = el('ol', { class: 'timeline', 'aria-label': 'Steps' });

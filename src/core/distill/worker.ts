@@ -82,6 +82,12 @@ export const generateResult = z.object({
 });
 export type GenerateResult = z.infer<typeof generateResult>;
 
+/** Per target turn of each record: mean forward KL(teacher ‖ student) per token of that turn. */
+export const scoreResult = z.object({
+  scores: z.array(z.object({ record: z.number().int().nonnegative(), turn: z.number().int().nonnegative(), kl_per_token: z.number(), tokens: z.number().int().nonnegative() })),
+});
+export type ScoreResult = z.infer<typeof scoreResult>;
+
 /** A chat message as the worker's generate method takes it (OpenAI style; tool calls travel in content). */
 export interface ChatMessage {
   readonly role: 'system' | 'user' | 'assistant' | 'tool';
@@ -197,6 +203,14 @@ export class WorkerClient {
   /** One assistant turn per conversation from a local model: the local LM backend's generator. */
   async generate(params: GenerateParams, onEvent?: (event: WorkerEvent) => void): Promise<GenerateResult> {
     return generateResult.parse(await this.request('generate', { ...params }, onEvent));
+  }
+
+  /**
+   * Teacher–student divergence of dataset records (`{messages, blocks, targets}`, as distill takes
+   * them): where the injected principles change the model's next action.
+   */
+  async score(params: Readonly<Record<string, unknown>>): Promise<ScoreResult> {
+    return scoreResult.parse(await this.request('score', params));
   }
 
   /** Asks the running job to stop at its next step; it keeps its last checkpoint. */

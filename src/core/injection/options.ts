@@ -60,6 +60,7 @@ export function parseInjectionOptions(value: unknown, where = 'injection options
     throw new InjectionOptionsError(`Invalid ${where}: ${problems.join('; ')}.`);
   }
   // A key present with the value undefined must not wipe out its default.
-  const defined: Partial<InjectionOptions> = Object.fromEntries(Object.entries(parsed.data).filter((entry) => entry[1] !== undefined));
-  return { ...DEFAULT_INJECTION_OPTIONS, ...defined };
+  const defined: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(parsed.data) as [string, unknown][]) if (v !== undefined) defined[key] = v;
+  return { ...DEFAULT_INJECTION_OPTIONS, ...(defined as Partial<InjectionOptions>) };
 }

@@ -5,7 +5,7 @@ import { reportError } from '../errors.js';
 import { TrajectoryPanels } from '../webviews/trajectoryPanel.js';
 
 /** A tree row passes its summary; the palette passes nothing and the user picks. */
-function idFrom(arg: unknown): string | undefined {
+export function idFrom(arg: unknown): string | undefined {
   if (typeof arg === 'string') return arg;
   if (typeof arg === 'object' && arg !== null && 'item' in arg) {
     const item = (arg).item;
@@ -14,7 +14,7 @@ function idFrom(arg: unknown): string | undefined {
   return undefined;
 }
 
-async function pickTrajectory(ctx: InternalizeContext): Promise<string | undefined> {
+export async function pickTrajectory(ctx: InternalizeContext, title = 'Open Trajectory'): Promise<string | undefined> {
   const summaries = ctx.getStore().trajectories.list({ limit: 2000 });
   if (summaries.length === 0) {
     void vscode.window.showInformationMessage('Internalize has no captured trajectories yet. Run "Internalize: Capture Now" or import a file.');
@@ -22,7 +22,7 @@ async function pickTrajectory(ctx: InternalizeContext): Promise<string | undefin
   }
   const picked = await vscode.window.showQuickPick(
     summaries.map((s) => ({ label: s.task.slice(0, 120), description: `${s.source} · ${s.outcome} · ${String(s.stepCount)} steps`, detail: s.workspace, id: s.id })),
-    { title: 'Open Trajectory', matchOnDescription: true, matchOnDetail: true },
+    { title, matchOnDescription: true, matchOnDetail: true },
   );
   return picked?.id;
 }

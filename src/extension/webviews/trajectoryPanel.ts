@@ -90,6 +90,9 @@ export class TrajectoryPanels {
         case 'copy':
           void vscode.env.clipboard.writeText(message.text);
           break;
+        case 'previewInjection':
+          if (message.trajectoryId === trajectoryId) void vscode.commands.executeCommand('internalize.previewInjection', trajectoryId);
+          break;
       }
     });
   }
