@@ -14,6 +14,7 @@ export const TRAJECTORY_SOURCES = [
   'swe-agent',
   'atif',
   'openai-messages',
+  'aider',
 ] as const;
 
 export type TrajectorySource = (typeof TRAJECTORY_SOURCES)[number];

@@ -39,7 +39,7 @@ export const importCommand: Command = {
       const started = performance.now();
       // Parsing and redaction on a second thread while this one writes (for --auto, when there is enough new data).
       const report = auto
-        ? await captureInParallel(store, defaultLocations({ platform: process.platform, home: io.env.HOME ?? homedir(), env: io.env }))
+        ? await captureInParallel(store, defaultLocations({ platform: process.platform, home: io.env.HOME ?? homedir(), env: io.env, workspaceFolders: [io.cwd] }))
         : await importPathsInParallel(store, args.positionals.map((p) => resolve(io.cwd, p)));
       const seconds = (performance.now() - started) / 1000;
       if (args.flags.has('json')) io.out(`${JSON.stringify({ ...report, errors: report.errors.map((e) => ({ file: e.file, code: e.code, message: e.message })), seconds })}\n`);

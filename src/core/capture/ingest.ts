@@ -269,7 +269,7 @@ export class Ingestor {
     const stats = this.stat(path);
     if (stats === undefined) return;
     if (stats.isDirectory() && !isEventFolder(path, stats)) {
-      const { files, errors } = walk(path, { include: /(\.jsonl?|\.traj|\/events)$/u, depth: 12 });
+      const { files, errors } = walk(path, { include: /(\.jsonl?|\.traj|\/events|\/\.aider\.chat\.history\.md)$/u, depth: 12 });
       this.report.errors.push(...errors);
       for (const candidate of files) await this.file(candidate.path, false);
     } else {
@@ -487,6 +487,7 @@ const FORMATS_OF_SOURCE: Readonly<Record<string, readonly FormatId[]>> = {
   'swe-agent': ['swe-agent'],
   atif: ['atif'],
   'openai-messages': ['openai-messages'],
+  aider: ['aider'],
 };
 
 /** Imports files or folders given by the user (the CLI's `import <path>` and the editor's import command). */

@@ -3,7 +3,7 @@
  * off or pointed elsewhere through `internalize.capture.sources`); `internalize import --auto` reads them.
  */
 import { homedir } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { TrajectorySource } from '../trajectory.js';
 
 export interface SourceLocation {
@@ -20,6 +20,8 @@ export interface Environment {
   readonly platform: NodeJS.Platform;
   readonly home: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Project folders open in the editor (or the CLI's working folder): aider writes its history into the project root. */
+  readonly workspaceFolders?: readonly string[];
 }
 
 export function currentEnvironment(): Environment {
@@ -57,6 +59,14 @@ export function defaultLocations(e: Environment = currentEnvironment()): SourceL
   const geminiHome = e.env.GEMINI_CLI_HOME ?? e.home;
   out.push({ source: 'gemini-cli', root: join(geminiHome, '.gemini', 'tmp'), include: /\/chats\/session-[^/]+\.jsonl?$/u, depth: 3 });
   out.push({ source: 'openhands', root: join(e.env.OPENHANDS_HOME ?? join(e.home, '.openhands'), 'sessions'), include: /\/events$/u, depth: 2 });
+  // Aider keeps no per-user folder: its history sits in each project's git root, so only the open projects are looked at (depth 0, no recursive walk of a source tree).
+  for (const folder of e.workspaceFolders ?? []) out.push({ source: 'aider', root: folder, include: /^\/\.aider\.chat\.history\.md$/u, depth: 0 });
+  const aiderFile = e.env.AIDER_CHAT_HISTORY_FILE;
+  // A relative AIDER_CHAT_HISTORY_FILE is relative to each project, which the folders above already cover.
+  if (aiderFile !== undefined && isAbsolute(aiderFile.trim())) {
+    const name = basename(aiderFile.trim()).replace(/[.*+?^${}()|[\]\\]/gu, '\\$&');
+    out.push({ source: 'aider', root: dirname(aiderFile.trim()), include: new RegExp(`^/${name}$`, 'u'), depth: 0 });
+  }
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { aiderAdapter } from './adapters/aider.js';
 import { atifAdapter } from './adapters/atif.js';
 import { claudeCodeAdapter } from './adapters/claudeCode.js';
 import { clineAdapter, rooAdapter } from './adapters/cline.js';
@@ -21,6 +22,7 @@ export const ADAPTERS: readonly Adapter[] = [
   sweAgentAdapter,
   openhandsAdapter,
   openaiMessagesAdapter,
+  aiderAdapter,
 ];
 
 export function adapterFor(format: string): Adapter | undefined {

@@ -2,7 +2,7 @@ import { existsSync, watch as fsWatch } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
-import { configureLocations, defaultLocations, locationMatches, type SourceLocation } from '../../core/capture/locations.js';
+import { configureLocations, currentEnvironment, defaultLocations, locationMatches, type SourceLocation } from '../../core/capture/locations.js';
 import { config } from '../config.js';
 import type { InternalizeContext } from '../context.js';
 import { serializeLocation, type CaptureRequest, type CaptureResponse, type SerializedReport } from './messages.js';
@@ -42,7 +42,8 @@ export class CaptureService implements vscode.Disposable {
 
   /** The locations in force: defaults per OS, adjusted by `internalize.capture.sources`. */
   locations(): SourceLocation[] {
-    return configureLocations(defaultLocations(), Object.fromEntries(config.captureSources()));
+    const workspaceFolders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    return configureLocations(defaultLocations({ ...currentEnvironment(), workspaceFolders }), Object.fromEntries(config.captureSources()));
   }
 
   /**
@@ -79,7 +80,8 @@ export class CaptureService implements vscode.Disposable {
       });
     }
     for (const location of present) {
-      this.addWatcher(location.root, true, (name) => {
+      // A project folder (aider) is watched for its top-level file only, never recursively through the source tree.
+      this.addWatcher(location.root, location.depth > 0, (name) => {
         if (locationMatches(location, join(location.root, name))) this.schedule(location);
       });
     }
