@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { WorkerClient, WorkerError } from '../../core/distill/worker.js';
 import type { TextEmbedder } from '../../core/embedding/embedder.js';
 import { parseInjectionOptions } from '../../core/injection/options.js';
+import { renderViews } from '../../core/injection/renderer.js';
 import type { InjectionOptions } from '../../core/injection/types.js';
 import { config } from '../config.js';
 import type { InternalizeContext } from '../context.js';
@@ -27,6 +28,8 @@ function optionsFromSettings(): InjectionOptions {
     'settings (internalize.injection.*)',
   );
 }
+
+const RERANK_NEEDS_MODEL = 'The LLM re-rank needs a language model: a VS Code chat model, or internalize.llm.baseUrl and internalize.llm.model for an OpenAI-compatible endpoint.';
 
 /** The worker is stopped after this long without a divergence request, which frees the model's memory. */
 const IDLE_MS = 5 * 60_000;
@@ -115,18 +118,21 @@ function workerDivergence(ctx: InternalizeContext, render: PreviewServices['rend
  * toolbar, or the palette (pick a trajectory). One preview per trajectory.
  */
 export function registerPreviewInjectionCommand(ctx: InternalizeContext): void {
-  const render: PreviewServices['render'] = () => {
-    throw new Error('Preview Injection needs the injection renderer, which is not in this build yet.');
-  };
+  const render: PreviewServices['render'] = renderViews;
   const embedder = (): Promise<TextEmbedder> => Promise.reject(new Error('Preview Injection needs the embedder, which is not in this build yet.'));
   const divergence = workerDivergence(ctx, render);
   const panels = new InjectionPanels(ctx, {
     options: optionsFromSettings,
-    plan: async (trajectory, options, signal) => planPreview({ store: ctx.getStore(), trajectory, options, signal, embedder: await embedder() }),
+    plan: async (trajectory, options, signal) => {
+      // The re-rank model: the first the user has (VS Code's chat models, then an OpenAI-compatible endpoint).
+      const rerank = options.selector === 'rerank' ? await (await availableModels(ctx))[0]?.create() : undefined;
+      if (options.selector === 'rerank' && rerank === undefined) throw new Error(RERANK_NEEDS_MODEL);
+      return planPreview({ store: ctx.getStore(), trajectory, options, signal, rerank, embedder: await embedder() });
+    },
     render,
     rerankUnavailable: async () => {
       const models = await availableModels(ctx);
-      return models.length > 0 ? undefined : 'The LLM re-rank needs a language model: a VS Code chat model, or internalize.llm.baseUrl and internalize.llm.model for an OpenAI-compatible endpoint.';
+      return models.length > 0 ? undefined : RERANK_NEEDS_MODEL;
     },
     divergence,
   });

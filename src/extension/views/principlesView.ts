@@ -105,6 +105,53 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
     }
   }
 
+  /**
+   * The row above `node`, so that TreeView.reveal can open the way to a principle (the Injection
+   * Preview reveals the principles it injects). Rows are matched by their ids, so fresh nodes do.
+   */
+  getParent(node: PrincipleNode): PrincipleNode | undefined {
+    const store = this.ctx.tryStore();
+    if (store === undefined || node.kind === 'proposals' || node.kind === 'status') return undefined;
+    if (node.kind === 'op') return { kind: 'proposals', count: store.poolOps.count('proposed') };
+    if (node.kind === 'more') {
+      if (node.group === 'proposals') return { kind: 'proposals', count: store.poolOps.count('proposed') };
+      const status = GROUPS.find((g) => g.status === node.group)?.status;
+      return status === undefined ? undefined : this.statusNode(status);
+    }
+    const principle = node.kind === 'principle' ? node.principle : store.principles.get(node.parent);
+    if (principle === undefined) return undefined;
+    if (node.kind === 'evidence') return { kind: 'principle', principle, score: this.scores().get(principle.id) };
+    // While a filter is on, matching principles are the top-level rows.
+    if (this.filter !== '' || principle.status === 'proposed') return undefined;
+    return this.statusNode(principle.status);
+  }
+
+  private statusNode(status: Exclude<PrincipleStatus, 'proposed'>): PrincipleNode {
+    const store = this.ctx.tryStore();
+    return { kind: 'status', status, count: store?.principles.count(status) ?? 0, internalized: status === 'accepted' ? this.internalizedSummary() : undefined };
+  }
+
+  /**
+   * The row of principle `id`, with its group paged far enough to hold it; undefined when the
+   * principle is unknown, proposed (shown as its proposal) or hidden by the filter.
+   */
+  principleNode(id: string): PrincipleNode | undefined {
+    const store = this.ctx.tryStore();
+    const principle = store?.principles.get(id);
+    if (store === undefined || principle === undefined || principle.status === 'proposed') return undefined;
+    if (this.filter !== '') {
+      if (!store.principles.search(this.filter, PAGE).some((p) => p.id === id)) return undefined;
+    } else {
+      const rank = store.principles.list({ status: principle.status }).findIndex((p) => p.id === id);
+      const limit = this.limits.get(principle.status) ?? PAGE;
+      if (rank >= limit) {
+        this.limits.set(principle.status, Math.ceil((rank + 1) / PAGE) * PAGE);
+        this.changed.fire(undefined);
+      }
+    }
+    return { kind: 'principle', principle, score: this.scores().get(id) };
+  }
+
   private scoreCache: Map<string, PrincipleScoreRecord> | undefined;
 
   /** The latest internalization score of each principle, read once per refresh. */

@@ -38,6 +38,16 @@ export function registerViews(ctx: InternalizeContext): Views {
     vscode.commands.registerCommand('internalize.refresh', () => {
       ctx.notify('store');
     }),
+    vscode.commands.registerCommand('internalize.revealPrinciple', async (id: unknown) => {
+      if (typeof id !== 'string') return;
+      const node = principles.principleNode(id);
+      if (node === undefined) {
+        const filtered = principles.filterText === '' ? '' : ` (the view is filtered by "${principles.filterText}")`;
+        void vscode.window.showInformationMessage(`Internalize: principle ${id} is not in the Principles view${filtered}; it may have been retired or merged.`);
+        return;
+      }
+      await principlesView.reveal(node, { select: true, focus: true, expand: false });
+    }),
     vscode.commands.registerCommand('internalize.principles.showMore', (group: unknown) => {
       if (typeof group === 'string') principles.showMore(group);
     }),

@@ -2,6 +2,9 @@ import type { InjectionOptions, InjectionPlan, RenderedViews } from '../../core/
 import type { TextEmbedder } from '../../core/embedding/embedder.js';
 import type { Principle } from '../../core/principle.js';
 import type { Store } from '../../core/store/index.js';
+import { evidenceWorkspaces, internalizedIds as internalizedFor } from '../../core/store/injection.js';
+import { planTrajectory } from '../../core/injection/planner.js';
+import type { LanguageModel } from '../../core/llm/languageModel.js';
 import type { Step, Trajectory } from '../../core/trajectory.js';
 import type { PreviewOptions, ShownMessage, StepDetail, StepRow } from '../../protocol/injection.js';
 
@@ -24,26 +27,37 @@ export interface PreviewPlanRequest {
   readonly trajectory: Trajectory;
   readonly embedder: TextEmbedder;
   readonly options: InjectionOptions;
+  /** The re-rank model, when the selector is `rerank`. */
+  readonly rerank?: LanguageModel;
   readonly signal?: AbortSignal;
 }
 
 /**
  * The one call from the extension into the planner: the trajectory against the accepted pool,
- * internalized principles marked. The CLI's `preview` plans the same way (the parity test holds
- * both to it).
+ * with the principles internalized for the target model and the pool's evidence workspaces from
+ * the store. The CLI's `preview` plans the same way (the parity test holds both to it).
  */
-export function planPreview(request: PreviewPlanRequest): Promise<PlannedPreview> {
-  const { pool } = previewPool(request.store);
-  if (pool.length === 0) return Promise.resolve({ kind: 'emptyPool' });
-  return Promise.reject(new Error('Preview Injection needs the step-wise injection planner, which is not in this build yet.'));
+export async function planPreview(request: PreviewPlanRequest): Promise<PlannedPreview> {
+  const { store, options } = request;
+  const { pool, internalizedIds } = previewPool(store, options.targetModel);
+  if (pool.length === 0) return { kind: 'emptyPool' };
+  const plan = await planTrajectory({
+    trajectory: request.trajectory,
+    pool,
+    internalizedIds,
+    embedder: request.embedder,
+    options,
+    rerank: request.rerank,
+    evidenceWorkspaces: evidenceWorkspaces(store, pool),
+    signal: request.signal,
+  });
+  return { kind: 'plan', plan, poolSize: pool.length };
 }
 
-/** The pool a preview plans against: the accepted principles, and those already internalized. */
-export function previewPool(store: Store): { pool: Principle[]; internalizedIds: Set<string> } {
+/** The pool a preview plans against: the accepted principles, and those internalized for `targetModel`. */
+export function previewPool(store: Store, targetModel: string | undefined): { pool: Principle[]; internalizedIds: Set<string> } {
   const pool = store.principles.list({ status: 'accepted' });
-  const internalizedIds = new Set<string>();
-  for (const [id, score] of store.scores.latest()) if (score.internalized) internalizedIds.add(id);
-  return { pool, internalizedIds };
+  return { pool, internalizedIds: targetModel === undefined ? new Set() : internalizedFor(store, targetModel) };
 }
 
 export function toPreviewOptions(options: InjectionOptions): PreviewOptions {
@@ -224,6 +238,8 @@ export function divergenceRecords(trajectory: Trajectory, plan: InjectionPlan, p
       zero.push(position);
       continue;
     }
+    // A block on a message of its own (the step had no observation to append it to) has no place in a worker record.
+    if (views.teacher.length !== views.student.length || context[blockAt]?.role !== 'user') continue;
     const keep = [...new Set([0, ...Array.from({ length: Math.min(DIVERGENCE_CONTEXT_MESSAGES, context.length) }, (_, i) => context.length - 1 - i)])].filter((i) => i >= 0).sort((a, b) => a - b);
     if (!keep.includes(blockAt)) continue;
     const messages = keep.flatMap((i) => {
