@@ -1,10 +1,15 @@
 /**
- * Secrets are replaced before anything is stored. Two detectors: secretlint's recommended preset
- * (a maintained library of provider-specific rules: AWS, GCP, GitHub, Slack, OpenAI, Anthropic,
- * private keys, basic-auth URLs, …) and a high-entropy token detector for secrets no rule knows.
- * Each replacement leaves `[REDACTED:<rule>]` and is counted per rule on the trajectory.
+ * Secrets are replaced before anything is stored. The detectors (detect.ts): gitleaks' published
+ * provider rules as data, keys and URLs that name a secret, and a high-entropy fallback; beside them
+ * secretlint's recommended preset, a second maintained library whose AWS, GCP and basic-auth rules
+ * read context differently. Each replacement leaves `[REDACTED:<rule>]` and is counted per rule on
+ * the trajectory.
  */
 import type { Observation, Step, ToolCall, Trajectory } from '../trajectory.js';
+import { ASSIGNMENT_RULE, AUTH_HEADER_RULE, URL_CREDENTIAL_RULE } from './assignments.js';
+import { createDetector, expandToToken, type DetectOptions } from './detect.js';
+import { HIGH_ENTROPY_RULE } from './entropy.js';
+import type { Finding } from './finding.js';
 
 /** A trajectory to redact, and the first step whose content is new (earlier steps were redacted before). */
 export interface RedactionItem {
@@ -12,94 +17,23 @@ export interface RedactionItem {
   readonly redactFrom: number;
 }
 
-export const HIGH_ENTROPY_RULE = 'high-entropy';
 const PLACEHOLDER = /^\[REDACTED:[\w-]+\]$/u;
 const RULE_PREFIX = '@secretlint/secretlint-rule-';
 
-interface Finding {
-  readonly start: number;
-  readonly end: number;
-  readonly rule: string;
-}
-
 type Lint = (content: string) => Promise<Finding[]>;
 
-export interface RedactorOptions {
-  /** Minimum length of a token the entropy detector considers. */
-  readonly minTokenLength?: number;
-  /** Shannon entropy (bits per character) above which a mixed-case alphanumeric token counts as a secret. */
-  readonly entropyThreshold?: number;
-  /** Off only for measuring the cost of the library detector; never off in product code. */
+export interface RedactorOptions extends DetectOptions {
+  /** secretlint beside the built-in detectors; off only to measure either side alone. */
   readonly secretlint?: boolean;
+  /** The built-in detectors (rules, assignments, entropy); off only to measure secretlint alone. */
+  readonly builtin?: boolean;
 }
 
 export interface Redactor {
   /** Returns the trajectories with secrets replaced in the steps from `redactFrom` on, and counts added. */
   redact(items: readonly RedactionItem[]): Promise<Trajectory[]>;
-}
-
-function shannon(token: string): number {
-  const counts = new Map<string, number>();
-  for (const ch of token) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / token.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
-}
-
-function isTokenChar(c: number): boolean {
-  // A-Z a-z 0-9 + / _ - ('=' only as trailing padding, so `NAME=value` splits at the '=').
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47 || c === 95 || c === 45;
-}
-
-function isEdgeSeparator(c: number): boolean {
-  return c === 45 || c === 47 || c === 95;
-}
-
-/**
- * Long tokens that mix upper case, lower case and digits with high entropy: API keys, session tokens.
- * A hand-written scan rather than a regular expression, since it runs over every stored character:
- * it is about twice as fast and computes entropy only for runs that pass the cheap tests.
- */
-export function highEntropyFindings(text: string, minLength = 32, threshold = 4.3): Finding[] {
-  const out: Finding[] = [];
-  let start = -1;
-  let upper = false;
-  let lower = false;
-  let digit = false;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 32;
-    if (isTokenChar(c)) {
-      if (start < 0) {
-        start = i;
-        upper = false;
-        lower = false;
-        digit = false;
-      }
-      if (c >= 48 && c <= 57) digit = true;
-      else if (c >= 65 && c <= 90) upper = true;
-      else if (c >= 97 && c <= 122) lower = true;
-      continue;
-    }
-    if (start < 0) continue;
-    let s = start;
-    let e = i;
-    start = -1;
-    if (e - s < minLength || e - s > 512 || !upper || !lower || !digit) continue;
-    while (s < e && isEdgeSeparator(text.charCodeAt(s))) s++;
-    while (e > s && isEdgeSeparator(text.charCodeAt(e - 1))) e--;
-    if (e - s < minLength) continue;
-    const token = text.slice(s, e);
-    // Paths and identifiers joined by separators have low per-segment entropy.
-    if ((token.match(/\//gu)?.length ?? 0) > 2 || (token.match(/[-_]/gu)?.length ?? 0) > 4) continue;
-    if (shannon(token) < threshold) continue;
-    // Base64 padding belongs to the secret.
-    if (e === i) while (text.charCodeAt(e) === 61 && e - i < 2) e++;
-    out.push({ start: s, end: e, rule: HIGH_ENTROPY_RULE });
-  }
-  return out;
+  /** The secret spans in each text, merged (what redact would replace), for measuring and tests. */
+  scan(texts: readonly string[]): Promise<Finding[][]>;
 }
 
 // Only text holding one of these can match a recommended-preset rule (each rule keys on a literal
@@ -116,24 +50,45 @@ async function loadSecretlint(): Promise<Lint> {
   };
 }
 
-/** Replaces findings in `text`, longest-first on overlaps, and counts them per rule. */
+// Rules that know a secret by where it stands, not by what it is: a provider rule names it better.
+const GENERIC_RULES = new Set([ASSIGNMENT_RULE, URL_CREDENTIAL_RULE, AUTH_HEADER_RULE, 'generic-api-key', 'curl-auth-header', 'curl-auth-user', 'basicauth']);
+
+/** How well a rule names what it found: a provider rule over a keyword rule over the entropy guess. */
+function rank(rule: string): number {
+  if (rule === HIGH_ENTROPY_RULE) return 0;
+  if (GENERIC_RULES.has(rule)) return 1;
+  return 2;
+}
+
+/**
+ * Overlapping findings become one span covering their union, named by the best-ranked rule, so no
+ * detector's narrower span leaves part of another's secret in place. Sorted by start.
+ */
+export function mergeFindings(findings: readonly Finding[]): Finding[] {
+  const sorted = [...findings].filter((f) => f.end > f.start).sort((a, b) => a.start - b.start || b.end - a.end);
+  const merged: { start: number; end: number; rule: string }[] = [];
+  for (const f of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && f.start < last.end) {
+      last.end = Math.max(last.end, f.end);
+      if (rank(f.rule) > rank(last.rule)) last.rule = f.rule;
+    } else merged.push({ ...f });
+  }
+  return merged;
+}
+
+/** Replaces findings in `text` (merged as mergeFindings does) and counts them per rule. */
 export function applyFindings(text: string, findings: readonly Finding[], counts: Record<string, number>): string {
   if (findings.length === 0) return text;
-  // A library rule names the secret better than the entropy detector: entropy findings overlapping one are dropped.
-  const named = findings.filter((f) => f.rule !== HIGH_ENTROPY_RULE);
-  const kept = findings.filter((f) => f.rule !== HIGH_ENTROPY_RULE || !named.some((n) => n.start < f.end && f.start < n.end));
-  const sorted = [...kept].sort((a, b) => a.start - b.start || b.end - a.end);
   let out = '';
   let cursor = 0;
-  for (const f of sorted) {
-    if (f.start < cursor || f.end <= f.start) continue;
-    const secret = text.slice(f.start, f.end);
-    if (PLACEHOLDER.test(secret)) continue;
+  for (const f of mergeFindings(findings)) {
+    if (PLACEHOLDER.test(text.slice(f.start, f.end))) continue;
     out += text.slice(cursor, f.start) + `[REDACTED:${f.rule}]`;
     cursor = f.end;
     counts[f.rule] = (counts[f.rule] ?? 0) + 1;
   }
-  return out + text.slice(cursor);
+  return cursor === 0 ? text : out + text.slice(cursor);
 }
 
 /** Visits every string in a trajectory's changed part in a fixed order, optionally replacing it. */
@@ -202,9 +157,65 @@ const SEPARATOR = '\n\u0000\n';
 
 export async function createRedactor(options: RedactorOptions = {}): Promise<Redactor> {
   const lint = options.secretlint === false ? undefined : await loadSecretlint();
-  const minLength = options.minTokenLength ?? 32;
-  const threshold = options.entropyThreshold ?? 4.3;
+  const detect = options.builtin === false ? undefined : createDetector(options);
+  /** Every detector's findings per piece, by piece index (pieces without any are absent). */
+  const findAll = async (pieces: readonly string[]): Promise<Map<number, Finding[]>> => {
+    const findings = new Map<number, Finding[]>();
+    const add = (index: number, f: Finding): void => {
+      const list = findings.get(index);
+      if (list) list.push(f);
+      else findings.set(index, [f]);
+    };
+    if (detect) {
+      pieces.forEach((text, i) => {
+        for (const f of detect(text)) add(i, f);
+      });
+    }
+    if (lint) {
+      let batch: { index: number; offset: number }[] = [];
+      let parts: string[] = [];
+      let length = 0;
+      const flush = async (): Promise<void> => {
+        if (parts.length === 0) return;
+        const joined = parts.join(SEPARATOR);
+        const found = await lint(joined);
+        for (const f of found) {
+          // Map the offset back to its piece (binary search over piece starts).
+          let lo = 0;
+          let hi = batch.length - 1;
+          while (lo < hi) {
+            const mid = (lo + hi + 1) >> 1;
+            if ((batch[mid]?.offset ?? 0) <= f.start) lo = mid;
+            else hi = mid - 1;
+          }
+          const entry = batch[lo];
+          if (!entry) continue;
+          const piece = pieces[entry.index] ?? '';
+          const start = f.start - entry.offset;
+          const end = Math.min(f.end - entry.offset, piece.length);
+          if (start >= 0 && end > start) add(entry.index, expandToToken(piece, { start, end, rule: f.rule }));
+        }
+        batch = [];
+        parts = [];
+        length = 0;
+      };
+      for (let i = 0; i < pieces.length; i++) {
+        const text = pieces[i] ?? '';
+        if (text.length < 8 || !SECRETLINT_HINT.test(text)) continue;
+        batch.push({ index: i, offset: length });
+        parts.push(text);
+        length += text.length + SEPARATOR.length;
+        if (length >= BATCH_CHARS) await flush();
+      }
+      await flush();
+    }
+    return findings;
+  };
   return {
+    async scan(texts) {
+      const findings = await findAll(texts);
+      return texts.map((text, i) => mergeFindings(findings.get(i) ?? []).filter((f) => !PLACEHOLDER.test(text.slice(f.start, f.end))));
+    },
     async redact(items) {
       // Pass 1: gather every string, find what each detector flags.
       const pieces: string[] = [];
@@ -214,53 +225,7 @@ export async function createRedactor(options: RedactorOptions = {}): Promise<Red
           return text;
         });
       }
-      const findings = new Map<number, Finding[]>();
-      const add = (index: number, f: Finding): void => {
-        const list = findings.get(index);
-        if (list) list.push(f);
-        else findings.set(index, [f]);
-      };
-      pieces.forEach((text, i) => {
-        if (text.length >= minLength) for (const f of highEntropyFindings(text, minLength, threshold)) add(i, f);
-      });
-      if (lint) {
-        let batch: { index: number; offset: number }[] = [];
-        let parts: string[] = [];
-        let length = 0;
-        const flush = async (): Promise<void> => {
-          if (parts.length === 0) return;
-          const joined = parts.join(SEPARATOR);
-          const found = await lint(joined);
-          for (const f of found) {
-            // Map the offset back to its piece (binary search over piece starts).
-            let lo = 0;
-            let hi = batch.length - 1;
-            while (lo < hi) {
-              const mid = (lo + hi + 1) >> 1;
-              if ((batch[mid]?.offset ?? 0) <= f.start) lo = mid;
-              else hi = mid - 1;
-            }
-            const entry = batch[lo];
-            if (!entry) continue;
-            const pieceLength = pieces[entry.index]?.length ?? 0;
-            const start = f.start - entry.offset;
-            const end = Math.min(f.end - entry.offset, pieceLength);
-            if (start >= 0 && end > start) add(entry.index, { start, end, rule: f.rule });
-          }
-          batch = [];
-          parts = [];
-          length = 0;
-        };
-        for (let i = 0; i < pieces.length; i++) {
-          const text = pieces[i] ?? '';
-          if (text.length < 8 || !SECRETLINT_HINT.test(text)) continue;
-          batch.push({ index: i, offset: length });
-          parts.push(text);
-          length += text.length + SEPARATOR.length;
-          if (length >= BATCH_CHARS) await flush();
-        }
-        await flush();
-      }
+      const findings = await findAll(pieces);
       // Pass 2: rebuild only what changed, in the same visiting order.
       let index = 0;
       return items.map((item) => {

@@ -27,15 +27,15 @@ function trajectory(texts: { task?: string; command?: string; output?: string })
 }
 
 describe('redaction', () => {
-  it('replaces provider tokens and private keys found by the secretlint preset, counting per rule', async () => {
+  it('replaces provider tokens and private keys, named by the provider rule, counting per rule', async () => {
     const redactor = await createRedactor();
     const [out] = await redactor.redact([{ trajectory: trajectory({ task: `use ${GITHUB}`, command: `curl -H "Authorization: Bearer ${SLACK}"`, output: PRIVATE_KEY }), redactFrom: 0 }]);
     const text = JSON.stringify(out);
     assert.ok(!text.includes(GITHUB) && !text.includes(SLACK) && !text.includes('MIIEowIBAAKCAQEA'));
-    assert.equal(out!.task, 'use [REDACTED:github]');
-    assert.equal(out!.redactions?.github, 1);
-    assert.equal(out!.redactions.slack, 2, 'the command and its nested copy');
-    assert.equal(out!.redactions.privatekey, 1);
+    assert.equal(out!.task, 'use [REDACTED:github-pat]');
+    assert.equal(out!.redactions?.['github-pat'], 1);
+    assert.equal(out!.redactions['slack-bot-token'], 2, 'the command and its nested copy');
+    assert.equal(out!.redactions['private-key'], 1);
   });
 
   it('catches a high-entropy token no rule knows, but not hashes, UUIDs, paths or prose', () => {

@@ -1,0 +1,107 @@
+/**
+ * The fallback for secrets no rule knows: long tokens that look random. Random is judged per
+ * segment (between `-`, `_`, `/`, `.`, `+`, `=`), so a base64url key full of `-` and `_` still counts
+ * while identifiers and paths built from words do not; tokens inside URLs, data: URIs and
+ * lockfile integrity hashes are left alone, since their randomness is not a secret.
+ */
+import { shannon, type Finding } from './finding.js';
+
+export const HIGH_ENTROPY_RULE = 'high-entropy';
+
+const MAX_TOKEN = 512;
+
+function isTokenChar(c: number): boolean {
+  // A-Z a-z 0-9 + / _ - ('=' only as trailing padding, so `NAME=value` splits at the '=').
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47 || c === 95 || c === 45;
+}
+
+function isEdgeSeparator(c: number): boolean {
+  return c === 45 || c === 47 || c === 95 || c === 43;
+}
+
+// Segments a person would write: words, acronyms, camelCase, numbers, version-like suffixes.
+const WORDLIKE = /^(?:[a-z]+|[A-Z][a-z]+|[A-Z]+|\d+|[a-z]+\d{1,3}|[vV]\d+|[a-z]+(?:[A-Z][a-z]+)+\d{0,3}|(?:[A-Z][a-z]+)+\d{0,3}|[A-Z]+(?:[A-Z][a-z]+)+|[A-Z]{2,}\d{1,3})$/u;
+
+/** Characters of the token in segments that are not word-like: the part that looks random. */
+function randomChars(token: string): number {
+  let n = 0;
+  for (const segment of token.split(/[-_/.+=]/u)) if (segment.length > 0 && !WORDLIKE.test(segment)) n += segment.length;
+  return n;
+}
+
+/** The whitespace- or quote-delimited chunk before `start` (bounded), where URL and data: prefixes live. */
+function chunkBefore(text: string, start: number): string {
+  let s = start;
+  const limit = Math.max(0, start - 2048);
+  while (s > limit) {
+    const c = text.charCodeAt(s - 1);
+    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 34 || c === 39 || c === 96 || c === 60 || c === 62) break;
+    s--;
+  }
+  return text.slice(s, start);
+}
+
+/**
+ * Public keys and certificates look random but are published on purpose: an OpenSSH public key
+ * line, or base64 inside a PEM block that is not a private key (private keys are the rules' job).
+ */
+function isPublicMaterial(text: string, start: number): boolean {
+  const lead = text.slice(Math.max(0, start - 40), start);
+  if (/(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)\s+$/u.test(lead)) return true;
+  const begin = text.lastIndexOf('-----BEGIN ', start);
+  if (begin < 0 || text.lastIndexOf('-----END ', start) > begin) return false;
+  const label = text.slice(begin + 11, text.indexOf('-----', begin + 11));
+  return !label.includes('PRIVATE');
+}
+
+const HASH_PREFIX = /^(?:sha(?:1|224|256|384|512)|md5)-/iu;
+
+/**
+ * Long tokens that mix upper case, lower case and digits with high entropy: API keys, session tokens.
+ * A hand-written scan rather than a regular expression, since it runs over every stored character:
+ * it computes entropy only for runs that pass the cheap tests.
+ */
+export function highEntropyFindings(text: string, minLength = 32, threshold = 4.3): Finding[] {
+  const out: Finding[] = [];
+  let start = -1;
+  let upper = false;
+  let lower = false;
+  let digit = false;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 32;
+    if (isTokenChar(c)) {
+      if (start < 0) {
+        start = i;
+        upper = false;
+        lower = false;
+        digit = false;
+      }
+      if (c >= 48 && c <= 57) digit = true;
+      else if (c >= 65 && c <= 90) upper = true;
+      else if (c >= 97 && c <= 122) lower = true;
+      continue;
+    }
+    if (start < 0) continue;
+    let s = start;
+    let e = i;
+    start = -1;
+    if (e - s < minLength || e - s > MAX_TOKEN || !upper || !lower || !digit) continue;
+    // A token continuing past a '.' or '~' (a host name, a JWT, an Azure secret) is judged whole by the rules, not here.
+    while (s < e && isEdgeSeparator(text.charCodeAt(s))) s++;
+    while (e > s && isEdgeSeparator(text.charCodeAt(e - 1))) e--;
+    if (e - s < minLength) continue;
+    const token = text.slice(s, e);
+    if (HASH_PREFIX.test(token) || /^[0-9a-fA-F-]+$/u.test(token)) continue;
+    const random = randomChars(token);
+    if (random < 16 || random * 2 < token.length) continue;
+    if (shannon(token) < threshold) continue;
+    if (isPublicMaterial(text, s)) continue;
+    const before = chunkBefore(text, s);
+    // In a URL the randomness is an id or a signature the keyword rules judge by its parameter name.
+    if (before.includes('://') || before.includes(';base64,') || before.endsWith('h1:') || before.startsWith('data:')) continue;
+    // Base64 padding belongs to the secret.
+    if (e === i) while (text.charCodeAt(e) === 61 && e - i < 2) e++;
+    out.push({ start: s, end: e, rule: HIGH_ENTROPY_RULE });
+  }
+  return out;
+}

@@ -1,0 +1,204 @@
+/**
+ * Provider rules as data: gitleaks' published rule set (rules/gitleaks.json, converted from its
+ * config/gitleaks.toml by scripts/convert-gitleaks-rules.ts; MIT, rules/LICENSE-gitleaks) and the
+ * few shapes it lacks (rules/extra.json). Matching follows gitleaks: a rule runs only on text that
+ * holds one of its keywords, its secret is the rule's secret group (else the first non-empty
+ * group, else the whole match), and entropy floors and allowlists drop what is not a secret.
+ */
+import { z } from 'zod';
+import gitleaksJson from './rules/gitleaks.json';
+import extraJson from './rules/extra.json';
+import { shannon, type Finding } from './finding.js';
+
+const allowlistSchema = z.object({
+  target: z.enum(['secret', 'match', 'line']),
+  condition: z.enum(['or', 'and']),
+  regexes: z.array(z.string()),
+  stopwords: z.array(z.string()),
+});
+
+const ruleFileSchema = z.object({
+  source: z.record(z.string(), z.string()),
+  globalAllowlist: allowlistSchema.nullable(),
+  rules: z.array(
+    z.object({
+      id: z.string().min(1),
+      description: z.string(),
+      regex: z.string().min(1),
+      secretGroup: z.number().int().positive().optional(),
+      entropy: z.number().nonnegative().optional(),
+      keywords: z.array(z.string().min(1)),
+      allowlists: z.array(allowlistSchema),
+    }),
+  ),
+  skipped: z.array(z.object({ id: z.string(), reason: z.string() })),
+});
+
+type RuleFile = z.infer<typeof ruleFileSchema>;
+
+interface Allowlist {
+  readonly target: 'secret' | 'match' | 'line';
+  readonly and: boolean;
+  readonly regexes: readonly RegExp[];
+  readonly stopwords: readonly string[];
+}
+
+interface CompiledRule {
+  readonly id: string;
+  readonly regex: RegExp;
+  readonly secretGroup?: number;
+  readonly entropy?: number;
+  readonly allowlists: readonly Allowlist[];
+}
+
+/** A rule file that does not parse is a bug in the shipped data: the error names the file, rule and field. */
+function parseRuleFile(name: string, data: unknown): RuleFile {
+  const parsed = ruleFileSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`Redaction rules ${name}: invalid at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'unknown'}. Regenerate it with scripts/convert-gitleaks-rules.ts.`);
+  }
+  return parsed.data;
+}
+
+function compile(file: string, id: string, source: string, flags: string): RegExp {
+  try {
+    return new RegExp(source, flags);
+  } catch (error) {
+    throw new Error(`Redaction rules ${file}: rule ${id} does not compile: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+function compileAllowlist(file: string, id: string, a: z.infer<typeof allowlistSchema>): Allowlist {
+  return { target: a.target, and: a.condition === 'and', regexes: a.regexes.map((r) => compile(file, id, r, '')), stopwords: a.stopwords };
+}
+
+function allowed(a: Allowlist, secret: string, match: string, line: string): boolean {
+  const subject = a.target === 'match' ? match : a.target === 'line' ? line : secret;
+  const checks: boolean[] = [];
+  if (a.regexes.length > 0) checks.push(a.regexes.some((r) => r.test(subject)));
+  if (a.stopwords.length > 0) {
+    const lower = secret.toLowerCase();
+    checks.push(a.stopwords.some((w) => lower.includes(w)));
+  }
+  return a.and ? checks.every(Boolean) : checks.some(Boolean);
+}
+
+function lineAround(text: string, start: number, end: number): string {
+  const s = text.lastIndexOf('\n', start - 1) + 1;
+  const e = text.indexOf('\n', end);
+  return text.slice(s, e < 0 ? text.length : e);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/gu, '\\$&');
+}
+
+/** The loaded rule set: run `find` on any text. */
+export interface RuleSet {
+  readonly size: number;
+  /** Rule ids left out of the data with the reason (path-only rules, say), for reports. */
+  readonly skipped: readonly { readonly id: string; readonly reason: string }[];
+  find(text: string): Finding[];
+}
+
+export function loadRuleSet(): RuleSet {
+  const files: [string, RuleFile][] = [
+    ['rules/gitleaks.json', parseRuleFile('rules/gitleaks.json', gitleaksJson)],
+    ['rules/extra.json', parseRuleFile('rules/extra.json', extraJson)],
+  ];
+  const rules: CompiledRule[] = [];
+  const globals: Allowlist[] = [];
+  // Keyword → indexes of the rules it wakes; rules without keywords run on everything.
+  const byKeyword = new Map<string, number[]>();
+  const always: number[] = [];
+  for (const [name, file] of files) {
+    if (file.globalAllowlist) globals.push(compileAllowlist(name, 'global allowlist', file.globalAllowlist));
+    for (const rule of file.rules) {
+      const index = rules.length;
+      rules.push({
+        id: rule.id,
+        regex: compile(name, rule.id, rule.regex, 'dg'),
+        secretGroup: rule.secretGroup,
+        entropy: rule.entropy,
+        allowlists: rule.allowlists.map((a) => compileAllowlist(name, rule.id, a)),
+      });
+      if (rule.keywords.length === 0) always.push(index);
+      for (const k of rule.keywords) {
+        const key = k.toLowerCase();
+        const list = byKeyword.get(key);
+        if (list) list.push(index);
+        else byKeyword.set(key, [index]);
+      }
+    }
+  }
+  // One case-insensitive pass finds every keyword present, as gitleaks' Aho-Corasick prefilter
+  // does; longer keywords first so that a short one does not hide a longer one at the same place.
+  const keywords = [...byKeyword.keys()].sort((a, b) => b.length - a.length);
+  const keywordPattern = new RegExp(keywords.map(escapeRegExp).join('|'), 'giu');
+  const skipped = files.flatMap(([, f]) => f.skipped);
+
+  return {
+    size: rules.length,
+    skipped,
+    find(text) {
+      const wake = new Set<number>(always);
+      keywordPattern.lastIndex = 0;
+      let hit: RegExpExecArray | null;
+      const seen = new Set<string>();
+      while ((hit = keywordPattern.exec(text)) !== null) {
+        const key = hit[0].toLowerCase();
+        if (seen.has(key)) continue;
+        seen.add(key);
+        for (const i of byKeyword.get(key) ?? []) wake.add(i);
+        // Keywords nested in a longer one (sk inside sk_live) wake their rules too.
+        for (const [k, list] of byKeyword) if (k.length < key.length && key.includes(k)) for (const i of list) wake.add(i);
+      }
+      const out: Finding[] = [];
+      for (const index of wake) {
+        const rule = rules[index];
+        if (rule) matchRule(rule, text, globals, out);
+      }
+      return out;
+    },
+  };
+}
+
+function matchRule(rule: CompiledRule, text: string, globals: readonly Allowlist[], out: Finding[]): void {
+  const regex = rule.regex;
+  regex.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = regex.exec(text)) !== null) {
+    if (m[0].length === 0) {
+      regex.lastIndex++;
+      continue;
+    }
+    let start = m.index;
+    let end = m.index + m[0].length;
+    const groups = m.indices ?? [];
+    if (rule.secretGroup !== undefined) {
+      const g = groups[rule.secretGroup];
+      if (g === undefined) continue;
+      [start, end] = g;
+    } else {
+      for (let i = 1; i < groups.length; i++) {
+        const g = groups[i];
+        if (g !== undefined && g[1] > g[0]) {
+          [start, end] = g;
+          break;
+        }
+      }
+    }
+    // gitleaks trims newlines the pattern's trailing context picked up.
+    while (end > start && text.charCodeAt(end - 1) === 10) end--;
+    while (start < end && text.charCodeAt(start) === 10) start++;
+    if (end <= start) continue;
+    const secret = text.slice(start, end);
+    if (rule.entropy !== undefined && shannon(secret) <= rule.entropy) continue;
+    const match = m[0];
+    const line = lineAround(text, m.index, m.index + match.length);
+    if (globals.some((a) => allowed(a, secret, match, line))) continue;
+    if (rule.allowlists.some((a) => allowed(a, secret, match, line))) continue;
+    out.push({ start, end, rule: rule.id });
+  }
+}
