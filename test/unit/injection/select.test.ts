@@ -28,7 +28,9 @@ function unitRows(rows: number, dim: number, seed: number): Float32Array {
 
 test('TopK keeps the best k, ties by lower index', () => {
   const heap = new TopK(3);
-  [0.5, 0.9, 0.1, 0.9, 0.7, 0.2].forEach((s, i) => heap.push(s, i));
+  [0.5, 0.9, 0.1, 0.9, 0.7, 0.2].forEach((s, i) => {
+    heap.push(s, i);
+  });
   assert.deepEqual(heap.sorted(), [{ index: 1, score: 0.9 }, { index: 3, score: 0.9 }, { index: 4, score: 0.7 }]);
 });
 
@@ -53,7 +55,9 @@ test('the onnxruntime kernel agrees with the loop', async (t) => {
     const fromOrt = await kernel.scores(a, 9, b, 130, dim);
     const fromLoop = gemmJs(a, 9, b, 130, dim);
     assert.equal(fromOrt.length, fromLoop.length);
-    fromOrt.forEach((v, i) => assert.ok(Math.abs(v - (fromLoop[i] ?? 0)) < 1e-5));
+    fromOrt.forEach((v, i) => {
+      assert.ok(Math.abs(v - (fromLoop[i] ?? 0)) < 1e-5);
+    });
   } finally {
     await kernel.dispose();
   }
@@ -86,7 +90,7 @@ test('the score floor leaves weak principles out and reports them', async () => 
   const principles = Float32Array.from([0.9, Math.sqrt(1 - 0.81), 0, 0, 0.1, Math.sqrt(0.99), 0, 0]);
   const [row] = await selectBatch({ states, rows: 1, principles, n: 2, dim, config: { k: 2, scoreFloor: 0.5, mmrLambda: 1 }, kernel: jsKernel() });
   assert.deepEqual(row?.picks.map((p) => p.index), [0]);
-  assert.deepEqual(row?.blocked.map((b) => [b.index, b.cause]), [[1, 'below-floor']]);
+  assert.deepEqual(row.blocked.map((b) => [b.index, b.cause]), [[1, 'below-floor']]);
 });
 
 test('MMR passes over a near-duplicate of what it already picked', () => {

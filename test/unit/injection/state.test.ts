@@ -23,7 +23,7 @@ test('truncateMiddle never splits a surrogate pair', () => {
 });
 
 test('fitTokens fits a counter that is not four characters a token', () => {
-  const perChar = (t: string): number => [...t].length;
+  const perChar = (t: string): number => Array.from(t).length;
   const out = fitTokens('日本語のテキスト'.repeat(500), 100, perChar);
   assert.ok(out.tokens <= 100 && out.tokens > 50, `tokens ${String(out.tokens)}`);
   assert.equal(out.cut, true);
