@@ -21,6 +21,7 @@ const run = (step, command, args, options = {}) => {
 run('installing Debian packages (scripts/setup-system.sh)', 'bash', ['scripts/setup-system.sh']);
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) run('npm ci', 'npm', ['ci', '--no-audit', '--no-fund']);
 run("setting up the trainer's Python environment (scripts/setup-python.sh)", 'bash', ['scripts/setup-python.sh']);
+run("exporting the built-in embedder to ONNX (scripts/setup-embedder.sh)", 'bash', ['scripts/setup-embedder.sh']);
 const editor = spawnSync('bash', ['scripts/install-editor.sh'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 if (editor.status !== 0) fail('installing code-server (scripts/install-editor.sh)');
 const codeServer = editor.stdout.trim().split('\n').at(-1);

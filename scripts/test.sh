@@ -29,6 +29,9 @@ HAS_TRAINER=0
 step "trainer environment"
 if [ $HAS_TRAINER -eq 1 ]; then
   bash scripts/setup-python.sh || die "setting up the trainer's Python environment failed (scripts/setup-python.sh)."
+  # The built-in embedder's ONNX export; set up, so the embedding tests must run rather than skip.
+  bash scripts/setup-embedder.sh || die "exporting the built-in embedder to ONNX failed (scripts/setup-embedder.sh)."
+  export INTERNALIZE_REQUIRE_EMBEDDER=1
 else
   echo "no trainer/ package in this tree: the worker's suites do not run"
 fi
