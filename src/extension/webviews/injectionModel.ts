@@ -127,14 +127,14 @@ function stepLookup(trajectory: Trajectory): (index: number) => Step | undefined
 
 /**
  * A long message (a 5 MB observation) cut to `max` characters: its head and its end, with a note
- * of what was left out between them. The end is kept whole as far as the first injected range, so
- * the block stays visible; ranges are moved to the clipped text.
+ * of what was left out between them. The end is kept as far back as the first injected range (up
+ * to `max`), so the block stays visible; ranges are moved to the clipped text.
  */
 export function clipMessage(content: string, ranges: readonly (readonly [number, number])[], max = MAX_SHOWN_CHARS): Omit<ShownMessage, 'role' | 'index'> {
   const injected = ranges.map(([a, b]): [number, number] => [a, b]);
   if (content.length <= max) return { content, injected, omitted: 0 };
   const firstInjected = Math.min(content.length, ...ranges.map(([a]) => a));
-  const tailLength = Math.min(content.length, Math.max(Math.floor(max / 2), content.length - firstInjected));
+  const tailLength = Math.min(max, Math.max(Math.floor(max / 2), content.length - firstInjected));
   const headLength = Math.max(0, max - tailLength);
   const tailStart = content.length - tailLength;
   const omitted = tailStart - headLength;

@@ -26,7 +26,11 @@ async function fixtureStore(t: { after: (fn: () => void) => void }, withPool = t
     store.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  if (withPool) store.transaction(() => POOL.forEach((p) => store.principles.save(p)));
+  if (withPool) {
+    store.transaction(() => {
+      for (const p of POOL) store.principles.save(p);
+    });
+  }
   const [summary] = store.trajectories.list({});
   const trajectory = summary === undefined ? undefined : store.trajectories.get(summary.id);
   assert.ok(trajectory !== undefined && trajectory.steps.length >= 4, 'the fixture imports as one multi-step trajectory');
@@ -35,8 +39,7 @@ async function fixtureStore(t: { after: (fn: () => void) => void }, withPool = t
 
 async function plan(store: Store, trajectory: Trajectory, options = DEFAULT_INJECTION_OPTIONS): Promise<InjectionPlan> {
   const planned = await planPreview({ store, trajectory, embedder: hashedEmbedder(), options });
-  assert.equal(planned.kind, 'plan');
-  if (planned.kind !== 'plan') throw new Error('unreachable');
+  if (planned.kind !== 'plan') throw new Error(`expected a plan, got ${planned.kind}`);
   assert.equal(planned.poolSize, POOL.length);
   return planned.plan;
 }
