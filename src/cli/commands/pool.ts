@@ -4,19 +4,25 @@ import { diffPools, type PoolSnapshot } from '../../core/principle.js';
 import { openStore } from '../../core/store/index.js';
 import { comparePools, type ComparedEntry, type PoolRef } from '../../core/experience/compare.js';
 import { applyOp, rejectOp } from '../../core/experience/curation.js';
-import { parsePack } from '../../core/experience/export.js';
+import { importPack, readPrinciplePack } from '../../core/experience/export.js';
 import { wordDiff } from '../../core/experience/wordDiff.js';
 import { parseArgs, UsageError } from '../args.js';
 import { databasePath, type Command } from '../context.js';
 
 export const poolCommand: Command = {
   name: 'pool',
-  usage: 'internalize pool [--db PATH] [--apply OPID | --reject OPID] [--json] | pool diff [--from empty|N|current] [--to …] | pool diff A.json B.json',
-  summary: 'Show accepted principles and proposed operations; apply or reject one; diff two pool states (iteration snapshots, the current pool) or two principle packs.',
+  usage: 'internalize pool [--db PATH] [--apply OPID | --reject OPID] [--json] | pool diff [--from empty|N|current] [--to …] | pool diff A.json B.json | pool import FILE [--auto-accept]',
+  summary:
+    'Show accepted principles and proposed operations; apply or reject one; diff two pool states (iteration snapshots, the current pool) or two packs; import a pack. Packs: Internalize principle packs and the experience pools of Training-Free GRPO / ExpInternalization ({"G0": "…"} experiences.json, batch_update.json).',
   run(argv, io) {
-    const args = parseArgs(argv, { values: ['db', 'apply', 'reject', 'from', 'to'], flags: ['json'] });
+    const args = parseArgs(argv, { values: ['db', 'apply', 'reject', 'from', 'to'], flags: ['json', 'auto-accept'] });
     if (args.positionals[0] === 'diff') return Promise.resolve(diff(args, io));
-    if (args.positionals.length > 0) throw new UsageError(`Unknown pool subcommand "${args.positionals[0] ?? ''}"; did you mean \`internalize pool diff\`?`);
+    if (args.positionals[0] === 'import') return Promise.resolve(importFile(args, io));
+    if (args.positionals.length > 0) {
+      const sub = args.positionals[0] ?? '';
+      const closest = ['diff', 'import'].find((c) => c.startsWith(sub.slice(0, 2))) ?? 'diff';
+      throw new UsageError(`Unknown pool subcommand "${sub}"; did you mean \`internalize pool ${closest}\`? (subcommands: diff, import)`);
+    }
     const store = openStore(databasePath(args.options.get('db'), io));
     try {
       for (const [flag, act] of [['apply', applyOp], ['reject', rejectOp]] as const) {
@@ -54,7 +60,7 @@ function ref(value: string | undefined, fallback: PoolRef): PoolRef {
   return { kind: 'snapshot', iteration: n };
 }
 
-function packSnapshot(file: string, cwd: string, iteration: number): PoolSnapshot {
+function readPackFile(file: string, cwd: string): { path: string; pack: ReturnType<typeof readPrinciplePack> } {
   const path = resolve(cwd, file);
   let text: string;
   try {
@@ -62,12 +68,46 @@ function packSnapshot(file: string, cwd: string, iteration: number): PoolSnapsho
   } catch (error) {
     throw new UsageError(`Cannot read ${path}: ${(error as Error).message}`);
   }
-  const pack = parsePack(text, path);
+  return { path, pack: readPrinciplePack(text, path) };
+}
+
+/** A pack as a pool state; its own ids are kept (`G12` stays `G12`), so the diff names what the file names. */
+function packSnapshot(file: string, cwd: string, iteration: number): PoolSnapshot {
+  const { pack } = readPackFile(file, cwd);
   return {
     iteration,
     createdAt: pack.exportedAt,
     principles: pack.principles.map((p) => ({ ...p, scope: p.scope as PoolSnapshot['principles'][number]['scope'], status: 'accepted' as const, origin: 'imported' as const, helpful: 0, harmful: 0, createdIteration: iteration, updatedIteration: iteration })),
   };
+}
+
+/** `pool import FILE`: proposes the pack's new principles (applied at once with --auto-accept), skipping texts the pool has. */
+function importFile(args: ReturnType<typeof parseArgs>, io: Io): number {
+  const files = args.positionals.slice(1);
+  if (files.length !== 1) throw new UsageError('`internalize pool import` takes one pack file.');
+  const { path, pack } = readPackFile(files[0] ?? '', io.cwd);
+  const store = openStore(databasePath(args.options.get('db'), io));
+  try {
+    const autoAccept = args.flags.has('auto-accept');
+    const result = importPack(store, pack, path, { autoAccept });
+    if (args.flags.has('json')) {
+      io.out(`${JSON.stringify({ shape: pack.shape, ...result, autoAccept })}\n`);
+      return 0;
+    }
+    const byId = new Map(pack.principles.map((p) => [p.id, p.text]));
+    const ops = new Map(store.poolOps.list({}).filter((o) => result.opIds.includes(o.id)).map((o) => [o.id, o]));
+    result.added.forEach((id, i) => {
+      const op = ops.get(result.opIds[i] ?? -1);
+      io.out(`${autoAccept ? 'added   ' : 'proposed'} ${(op?.principleId ?? '').padEnd(6)} (${id}) ${byId.get(id) ?? ''}\n`);
+    });
+    for (const id of result.skipped) io.out(`skipped ${id}: the pool already has this text\n`);
+    io.out(
+      `${String(result.added.length)} principles from ${path} (${pack.shape}) ${autoAccept ? 'added to the pool' : 'proposed for review (accept with `internalize pool --apply OPID`)'}, ${String(result.skipped.length)} already known.\n`,
+    );
+    return 0;
+  } finally {
+    store.close();
+  }
 }
 
 function marked(entry: ComparedEntry): string {

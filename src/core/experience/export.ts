@@ -4,7 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Principle } from '../principle.js';
+import type { Principle, PrincipleScope } from '../principle.js';
+import type { Store } from '../store/index.js';
+import { proposeOps, withoutKnown } from './curation.js';
 
 export const EXPORT_TARGETS = ['AGENTS.md', 'CLAUDE.md', '.github/copilot-instructions.md', '.cursor/rules/internalize.mdc'] as const;
 export type ExportTarget = (typeof EXPORT_TARGETS)[number];
@@ -110,4 +112,83 @@ export function parsePack(text: string, file = 'principle pack'): PrinciplePack 
     throw new PackError(`${file}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
   return r.data;
+}
+
+/**
+ * A pack in any shape Internalize reads: its own principle pack, or an experience pool of the seed
+ * research code. Ids are the file's own (`P3`, `G12`), kept so that a diff and an import can show them.
+ */
+export interface ImportedPack {
+  readonly shape: 'internalize-principle-pack' | 'experience-pool' | 'training-free-grpo-batch-update';
+  readonly exportedAt: string;
+  readonly principles: readonly {
+    readonly id: string;
+    readonly text: string;
+    readonly when: string;
+    readonly scope: string;
+    readonly granularity: 'principle' | 'instance';
+    readonly evidence: PackPrinciple['evidence'];
+  }[];
+}
+
+const ACCEPTED_SHAPES =
+  'expected an Internalize principle pack ({"format": "internalize-principle-pack", …}), an experience pool ({"G0": "text", …}, as Training-Free GRPO and ExpInternalization write experiences.json) or a Training-Free GRPO batch_update.json ({"new_experiences": {…}})';
+
+/** `{"G0": "text", …}`: every value a non-empty string; the error names the first key that is not. */
+function experiencePool(value: Readonly<Record<string, unknown>>, file: string, field: string): ImportedPack['principles'] {
+  const out: ImportedPack['principles'][number][] = [];
+  for (const [id, text] of Object.entries(value)) {
+    if (typeof text !== 'string' || text.trim() === '') throw new PackError(`${file}: ${field}${id}: expected the experience's text (a non-empty string), found ${typeof text === 'string' ? 'an empty string' : text === null ? 'null' : typeof text}`);
+    out.push({ id, text: text.trim(), when: '', scope: 'global', granularity: 'principle', evidence: [] });
+  }
+  return out;
+}
+
+/** Reads a pack file's text in any accepted shape; the error names the file, the field, and the shapes accepted. */
+export function readPrinciplePack(text: string, file = 'principle pack'): ImportedPack {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new PackError(`${file} is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PackError(`${file}: ${ACCEPTED_SHAPES}; found ${Array.isArray(raw) ? 'an array' : typeof raw}.`);
+  const record = raw as Readonly<Record<string, unknown>>;
+  if ('format' in record) {
+    const pack = parsePack(text, file);
+    return { shape: 'internalize-principle-pack', exportedAt: pack.exportedAt, principles: pack.principles };
+  }
+  const batch = record.new_experiences;
+  if (batch !== undefined) {
+    if (typeof batch !== 'object' || batch === null || Array.isArray(batch)) throw new PackError(`${file}: new_experiences: expected an object of experiences ({"G0": "text", …}).`);
+    return { shape: 'training-free-grpo-batch-update', exportedAt: '', principles: experiencePool(batch as Readonly<Record<string, unknown>>, file, 'new_experiences.') };
+  }
+  if (Object.keys(record).length === 0) throw new PackError(`${file}: the file holds an empty object; ${ACCEPTED_SHAPES}.`);
+  if (Object.values(record).some((v) => typeof v !== 'string')) throw new PackError(`${file}: ${ACCEPTED_SHAPES}; its fields are ${Object.keys(record).slice(0, 5).join(', ')}.`);
+  return { shape: 'experience-pool', exportedAt: '', principles: experiencePool(record, file, '') };
+}
+
+export interface PackImport {
+  /** Operation ids proposed (or applied, with auto-accept). */
+  readonly opIds: readonly number[];
+  /** The file's ids of the principles added, in order. */
+  readonly added: readonly string[];
+  /** The file's ids of principles whose text the pool already had. */
+  readonly skipped: readonly string[];
+}
+
+/**
+ * Proposes an ADD for every principle of the pack whose text the pool does not have yet (applied at
+ * once with auto-accept, as for any other proposal). The pool gives its own ids (`P<n>`); the file's
+ * id is kept in each operation's rationale, so the pool shows where each principle came from.
+ */
+export function importPack(store: Store, pack: ImportedPack, source: string, options: { readonly autoAccept: boolean; readonly now?: Date }): PackImport {
+  const candidates = pack.principles.map((p) => ({
+    id: p.id,
+    op: { kind: 'ADD' as const, text: p.text, when: p.when, scope: p.scope as PrincipleScope, rationale: `Imported from ${source} (${p.id}).`, evidence: p.evidence },
+  }));
+  const fresh = new Set(withoutKnown(store, candidates.map((c) => c.op)));
+  const added = candidates.filter((c) => fresh.has(c.op));
+  const opIds = proposeOps(store, added.map((c) => c.op), { origin: 'imported', batchId: `import-${(options.now ?? new Date()).toISOString()}`, autoAccept: options.autoAccept });
+  return { opIds, added: added.map((c) => c.id), skipped: candidates.filter((c) => !fresh.has(c.op)).map((c) => c.id) };
 }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { applyOp, editPrinciple, mergePrinciples, proposeOps, rejectOp, retirePrinciple, setScope, withoutKnown } from '../../core/experience/curation.js';
-import { parsePack } from '../../core/experience/export.js';
+import { importPack, readPrinciplePack } from '../../core/experience/export.js';
 import { guardModel } from '../../core/experience/pipeline.js';
 import { suggestGeneralRewrite } from '../../core/experience/rewrite.js';
 import { MAX_PRINCIPLE_WORDS, wordCount, type Principle, type PrincipleScope } from '../../core/principle.js';
@@ -274,18 +274,14 @@ export function registerPrincipleCommands(ctx: InternalizeContext, local?: () =>
     vscode.commands.registerCommand(
       'internalize.importPrinciplePack',
       run('import the principle pack', async () => {
-        const [uri] = (await vscode.window.showOpenDialog({ title: 'Import Principle Pack', canSelectMany: false, filters: { 'Principle pack': ['json'] } })) ?? [];
+        const [uri] = (await vscode.window.showOpenDialog({ title: 'Import Principle Pack', canSelectMany: false, filters: { 'Principle pack or experience pool': ['json'] } })) ?? [];
         if (uri === undefined) return;
-        const pack = parsePack(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), uri.fsPath);
-        const store = ctx.getStore();
-        const ops = withoutKnown(
-          store,
-          pack.principles.map((p) => ({ kind: 'ADD' as const, text: p.text, when: p.when, scope: p.scope as PrincipleScope, rationale: `Imported from ${uri.fsPath} (${p.id}).`, evidence: p.evidence })),
-        );
-        const ids = proposeOps(store, ops, { origin: 'imported', batchId: `import-${new Date().toISOString()}`, autoAccept: config.autoAccept() });
-        const known = pack.principles.length - ops.length;
+        // Internalize packs and the seed research's experience pools ({"G0": "…"}) alike; the file's ids go into each rationale.
+        const pack = readPrinciplePack(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), uri.fsPath);
+        const { added, skipped } = importPack(ctx.getStore(), pack, uri.fsPath, { autoAccept: config.autoAccept() });
+        const ids = added.length > 0 ? ` (${added.slice(0, 8).join(', ')}${added.length > 8 ? ', …' : ''})` : '';
         void vscode.window.showInformationMessage(
-          `Internalize: ${String(ids.length)} principles from the pack ${config.autoAccept() ? 'were added to the pool' : 'are proposed for review'}${known > 0 ? `; ${String(known)} the pool already had were skipped` : ''}.`,
+          `Internalize: ${String(added.length)} principles from the pack${ids} ${config.autoAccept() ? 'were added to the pool' : 'are proposed for review'}${skipped.length > 0 ? `; ${String(skipped.length)} the pool already had were skipped` : ''}.`,
         );
       }),
     ),
