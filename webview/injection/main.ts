@@ -311,8 +311,8 @@ function renderDetail(d: StepDetail): void {
     el('h2', {}, `Step ${String(d.stepIndex + 1)}`),
     el('details', {}, el('summary', {}, `Decision state (${String(d.stateTokens)} tokens, as embedded)`), el('pre', { class: 'state' }, d.state)),
     d.selected.length === 0
-      ? el('p', { class: 'muted no-principles' }, global ? 'Global mode: the block is in the system prompt, not at this step.' : 'No principle passed the score floor and scope filter at this step: nothing is injected.')
-      : el('section', {}, el('h3', {}, `Injected principles (${String(d.selected.length)}) · block ${String(d.blockTokens)} tokens`), principles),
+      ? el('p', { class: 'muted no-principles' }, global ? 'Global mode: nothing from the pool passed the filters for the system prompt.' : 'No principle passed the score floor and scope filter at this step: nothing is injected.')
+      : el('section', {}, el('h3', {}, `${global ? 'Injected once, in the system prompt' : 'Injected principles'} (${String(d.selected.length)}) · block ${String(d.blockTokens)} tokens`), principles),
     d.rerankFallback === undefined ? undefined : el('p', { class: 'warning-text' }, icon('warning'), ` The re-rank fell back to embedding order: ${d.rerankFallback}`),
     d.excluded.length === 0
       ? undefined

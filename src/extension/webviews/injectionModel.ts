@@ -172,15 +172,18 @@ export function stepDetail(plan: InjectionPlan, position: number, views: Rendere
   if (step === undefined) throw new RangeError(`The plan has ${String(plan.steps.length)} decision states; there is none at position ${String(position)}.`);
   const student = shown(views.student, undefined);
   const teacher = shown(views.teacher, views.injectedRanges);
+  // Global: every step shares the one block in the system prompt.
+  const global = plan.options.mode === 'global';
+  const selected = global ? (plan.globalSelected ?? []) : step.selected;
   return {
     position,
     stepIndex: step.stepIndex,
     state: step.state,
     stateTokens: step.stateTokens,
-    selected: step.selected.map((p) => ({ id: p.id, text: p.text, cosine: p.reason.cosine, mmr: p.reason.mmr, scope: p.reason.scope, rerankPosition: p.reason.rerankPosition })),
-    excluded: step.excluded.map((e) => ({ ...e })),
-    block: step.block,
-    blockTokens: step.blockTokens,
+    selected: selected.map((p) => ({ id: p.id, text: p.text, cosine: p.reason.cosine, mmr: p.reason.mmr, scope: p.reason.scope, rerankPosition: p.reason.rerankPosition })),
+    excluded: (global ? (plan.globalExcluded ?? []) : step.excluded).map((e) => ({ ...e })),
+    block: global ? (plan.globalBlock ?? '') : step.block,
+    blockTokens: global ? (plan.globalBlockTokens ?? 0) : step.blockTokens,
     rerankFallback: step.rerankFallback,
     student: student.messages,
     teacher: teacher.messages,

@@ -193,7 +193,7 @@ class PreviewSession {
       rowCount: plan.steps.length,
       poolSize: planned.poolSize,
       rerankUnavailable: await this.services.rerankUnavailable(),
-      globalBlock: globalBlock === undefined ? undefined : { text: globalBlock, tokens: estimateTokens(globalBlock) },
+      globalBlock: globalBlock === undefined ? undefined : { text: globalBlock, tokens: plan.globalBlockTokens ?? estimateTokens(globalBlock) },
       planMs: performance.now() - started,
     };
     this.post(this.shown);

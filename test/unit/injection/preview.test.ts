@@ -122,6 +122,8 @@ test('global mode: the block sits in the system prompt of the teacher view, not 
   assert.equal(system.index, 0, 'the system prompt is shown even when the window is at the end');
   assert.ok(system.injected.length > 0);
   assert.ok(p.steps.every((s) => s.block === ''));
+  assert.deepEqual(detail.selected.map((s) => s.id), p.globalSelected?.map((s) => s.id));
+  assert.equal(detail.block, p.globalBlock);
   assert.throws(() => divergenceRecords(trajectory, p, [0], renderViews), /step-wise/u);
 });
 
