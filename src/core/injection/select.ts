@@ -67,6 +67,11 @@ export class TopK {
   private readonly scores: Float64Array;
   private readonly ids: Int32Array;
   size = 0;
+  /**
+   * A score below this cannot enter (the weakest kept score once full, else −∞): the scan of a
+   * score row compares against it inline and calls push only for the few that may enter.
+   */
+  floor = -Infinity;
 
   constructor(readonly capacity: number) {
     this.scores = new Float64Array(Math.max(capacity, 1));
@@ -75,6 +80,7 @@ export class TopK {
 
   reset(): void {
     this.size = 0;
+    this.floor = -Infinity;
   }
 
   /** Whether (a, ia) ranks below (b, ib). */
@@ -95,6 +101,7 @@ export class TopK {
       }
       this.scores[i] = score;
       this.ids[i] = index;
+      if (this.size === this.capacity) this.floor = this.scores[0] ?? -Infinity;
       return;
     }
     if (!TopK.weaker(this.scores[0] ?? 0, this.ids[0] ?? 0, score, index)) return;
@@ -111,6 +118,7 @@ export class TopK {
     }
     this.scores[i] = score;
     this.ids[i] = index;
+    this.floor = this.scores[0] ?? -Infinity;
   }
 
   /** The kept entries, best first. */
@@ -180,7 +188,8 @@ export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
     const similarity = principleSimilarity(input.principles, n, dim, gram);
     const blockRows = Math.max(1, input.blockRows ?? Math.max(1, Math.min(4096, Math.floor(8_000_000 / n))));
     const allowedHeap = new TopK(candidateCount);
-    const anyHeap = new TopK(k);
+    // The best blocked principles, to report those that would have made the unfiltered top k.
+    const blockedHeap = new TopK(k);
     const out: RowSelection[] = [];
     for (let r0 = 0; r0 < rows; r0 += blockRows) {
       input.signal?.throwIfAborted();
@@ -190,19 +199,41 @@ export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
         const row = r0 + q;
         const mask = input.maskFor?.(row);
         allowedHeap.reset();
-        anyHeap.reset();
+        blockedHeap.reset();
         const base = q * n;
-        for (let c = 0; c < n; c++) {
-          const s = scores[base + c] ?? 0;
-          anyHeap.push(s, c);
-          if (mask === undefined || mask[c] === ALLOWED) allowedHeap.push(s, c);
+        // The hot loop: one comparison per score against each heap's entry floor.
+        let allowedFloor = -Infinity;
+        if (mask === undefined) {
+          for (let c = 0; c < n; c++) {
+            const s = scores[base + c] ?? 0;
+            if (s >= allowedFloor) {
+              allowedHeap.push(s, c);
+              allowedFloor = allowedHeap.floor;
+            }
+          }
+        } else {
+          let blockedFloor = -Infinity;
+          for (let c = 0; c < n; c++) {
+            const s = scores[base + c] ?? 0;
+            if (mask[c] === ALLOWED) {
+              if (s >= allowedFloor) {
+                allowedHeap.push(s, c);
+                allowedFloor = allowedHeap.floor;
+              }
+            } else if (s >= blockedFloor) {
+              blockedHeap.push(s, c);
+              blockedFloor = blockedHeap.floor;
+            }
+          }
         }
         const ranked = allowedHeap.sorted();
         const eligible = ranked.filter((c) => c.score >= config.scoreFloor);
         const picks = mmr(eligible, k, config.mmrLambda, similarity);
+        // The unfiltered top k: allowed and blocked merged; of those, report what a filter or the floor kept out.
+        const topAll = [...ranked.slice(0, k), ...blockedHeap.sorted()].sort((x, y) => y.score - x.score || x.index - y.index).slice(0, k);
         const picked = new Set(picks.map((p) => p.index));
         const blocked: Blocked[] = [];
-        for (const c of anyHeap.sorted()) {
+        for (const c of topAll) {
           if (picked.has(c.index)) continue;
           const why = mask?.[c.index] ?? ALLOWED;
           if (why !== ALLOWED) blocked.push({ index: c.index, cosine: c.score, cause: CAUSES[why] ?? 'scope' });
