@@ -10,11 +10,6 @@ export const HIGH_ENTROPY_RULE = 'high-entropy';
 
 const MAX_TOKEN = 512;
 
-function isTokenChar(c: number): boolean {
-  // A-Z a-z 0-9 + / _ - ('=' only as trailing padding, so `NAME=value` splits at the '=').
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47 || c === 95 || c === 45;
-}
-
 function isEdgeSeparator(c: number): boolean {
   return c === 45 || c === 47 || c === 95 || c === 43;
 }
@@ -55,43 +50,34 @@ function isPublicMaterial(text: string, start: number): boolean {
 }
 
 const HASH_PREFIX = /^(?:sha(?:1|224|256|384|512)|md5)-/iu;
+// Ids that agents' logs are full of: API response, message, tool-call and request ids.
+const ID_PREFIX = /^(?:chatcmpl|cmpl|msg|toolu|srvtoolu|req|call|run|thread|asst|file|batch|resp|fc|rs|evt|ch|pi|cus|sub|in)[-_]/u;
+
+// Runs of token characters (A-Z a-z 0-9 + / _ -; '=' only as trailing padding, so `NAME=value`
+// splits at the '='). Found by the regular-expression engine, which scans a character class faster
+// than a hand-written loop; `minLength` is checked on each run.
+const RUN = /[A-Za-z0-9+/_-]+/gu;
 
 /**
  * Long tokens that mix upper case, lower case and digits with high entropy: API keys, session tokens.
- * A hand-written scan rather than a regular expression, since it runs over every stored character:
- * it computes entropy only for runs that pass the cheap tests.
+ * Cheap tests first; entropy and context only for runs that pass them.
  */
 export function highEntropyFindings(text: string, minLength = 32, threshold = 4.3): Finding[] {
   const out: Finding[] = [];
-  let start = -1;
-  let upper = false;
-  let lower = false;
-  let digit = false;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 32;
-    if (isTokenChar(c)) {
-      if (start < 0) {
-        start = i;
-        upper = false;
-        lower = false;
-        digit = false;
-      }
-      if (c >= 48 && c <= 57) digit = true;
-      else if (c >= 65 && c <= 90) upper = true;
-      else if (c >= 97 && c <= 122) lower = true;
-      continue;
-    }
-    if (start < 0) continue;
-    let s = start;
-    let e = i;
-    start = -1;
-    if (e - s < minLength || e - s > MAX_TOKEN || !upper || !lower || !digit) continue;
-    // A token continuing past a '.' or '~' (a host name, a JWT, an Azure secret) is judged whole by the rules, not here.
+  RUN.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = RUN.exec(text)) !== null) {
+    const run = m[0];
+    if (run.length < minLength || run.length > MAX_TOKEN) continue;
+    if (!/[A-Z]/u.test(run) || !/[a-z]/u.test(run) || !/\d/u.test(run)) continue;
+    let s = m.index;
+    let e = m.index + run.length;
+    const i = e;
     while (s < e && isEdgeSeparator(text.charCodeAt(s))) s++;
     while (e > s && isEdgeSeparator(text.charCodeAt(e - 1))) e--;
     if (e - s < minLength) continue;
     const token = text.slice(s, e);
-    if (HASH_PREFIX.test(token) || /^[0-9a-fA-F-]+$/u.test(token)) continue;
+    if (HASH_PREFIX.test(token) || ID_PREFIX.test(token) || /^[0-9a-fA-F-]+$/u.test(token)) continue;
     const random = randomChars(token);
     if (random < 16 || random * 2 < token.length) continue;
     if (shannon(token) < threshold) continue;

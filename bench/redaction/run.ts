@@ -1,0 +1,292 @@
+/**
+ * Redaction benchmark: recall and false-positive rate on the labelled corpus
+ * (test/fixtures/secrets/corpus.ts) and throughput on real agent logs, for our redactor against
+ * secretlint's recommended preset alone, measured in the same run; and the redactor as it was
+ * before this room existed (git 1d9e028), for the before/after reading.
+ *
+ *   node --import tsx bench/redaction/run.ts [--mb 8] [--repeat 3]
+ *
+ * Writes bench/results/redaction.md and bench/results/redaction.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { createRedactor, type Finding } from '../../src/core/redaction/index.js';
+import type { Trajectory } from '../../src/core/trajectory.js';
+import { LOOKALIKE_CASES, SECRET_CASES } from '../../test/fixtures/secrets/corpus.js';
+
+const ROOT = join(__dirname, '..', '..');
+const WORK = join(ROOT, 'bench', '.work', 'redaction');
+const BEFORE_COMMIT = '1d9e028';
+const BATCH_CHARS = 4 << 20;
+
+type Scan = (texts: readonly string[]) => Promise<Finding[][]>;
+
+interface Side {
+  readonly name: string;
+  readonly note: string;
+  readonly scan: Scan;
+}
+
+function arg(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a positive number`);
+  return value;
+}
+
+function asTrajectory(text: string): Trajectory {
+  return { id: 'bench', source: 'claude-code', sessionId: 'bench', task: text, outcome: { label: 'unknown', evidence: [] }, steps: [] };
+}
+
+/** Recovers the replaced spans from a redactor's output: the text between placeholders is copied in order. */
+function spansFromOutput(input: string, output: string): Finding[] {
+  if (output === input) return [];
+  const out: Finding[] = [];
+  const placeholder = /\[REDACTED:([\w-]+)\]/gu;
+  let cursor = 0;
+  let last = 0;
+  let m: RegExpExecArray | null;
+  let pendingRule: string | undefined;
+  const take = (literal: string): void => {
+    const at = input.indexOf(literal, cursor);
+    const found = at < 0 ? input.length : at;
+    if (pendingRule !== undefined) out.push({ start: cursor, end: found, rule: pendingRule });
+    cursor = found + literal.length;
+  };
+  while ((m = placeholder.exec(output)) !== null) {
+    take(output.slice(last, m.index));
+    pendingRule = m[1] ?? 'x';
+    last = m.index + m[0].length;
+  }
+  const tail = output.slice(last);
+  if (pendingRule !== undefined) {
+    const end = tail === '' ? input.length : input.lastIndexOf(tail);
+    out.push({ start: cursor, end: Math.max(cursor, end), rule: pendingRule });
+  }
+  return out;
+}
+
+async function ourSide(name: string, note: string, options: Parameters<typeof createRedactor>[0]): Promise<Side> {
+  const redactor = await createRedactor(options);
+  return { name, note, scan: (texts) => redactor.scan(texts) };
+}
+
+/** secretlint's recommended preset as published: its own ranges, no prefilter, batches as our redactor sends. */
+async function secretlintSide(): Promise<Side> {
+  const [{ lintSource }, { creator }] = await Promise.all([import('@secretlint/core'), import('@secretlint/secretlint-rule-preset-recommend')]);
+  const config = { rules: [{ id: '@secretlint/secretlint-rule-preset-recommend', rule: creator }] };
+  const lint = async (content: string): Promise<Finding[]> => {
+    const result = await lintSource({ source: { filePath: 'bench.txt', content, contentType: 'text' }, options: { config, noPhysicFilePath: true } });
+    return result.messages.map((msg) => ({ start: msg.range[0], end: msg.range[1], rule: msg.ruleId }));
+  };
+  return {
+    name: 'secretlint 10 (recommended preset) alone',
+    note: 'the peer: @secretlint/core lintSource with @secretlint/secretlint-rule-preset-recommend, ranges as reported',
+    async scan(texts) {
+      const out: Finding[][] = texts.map(() => []);
+      const separator = '\n\u0000\n';
+      let start = 0;
+      while (start < texts.length) {
+        let end = start;
+        let length = 0;
+        while (end < texts.length && (end === start || length < BATCH_CHARS)) length += (texts[end++]?.length ?? 0) + separator.length;
+        const offsets: number[] = [];
+        let at = 0;
+        for (let i = start; i < end; i++) {
+          offsets.push(at);
+          at += (texts[i]?.length ?? 0) + separator.length;
+        }
+        for (const f of await lint(texts.slice(start, end).join(separator))) {
+          let k = offsets.length - 1;
+          while (k > 0 && (offsets[k] ?? 0) > f.start) k--;
+          const base = offsets[k] ?? 0;
+          out[start + k]?.push({ start: f.start - base, end: f.end - base, rule: f.rule });
+        }
+        start = end;
+      }
+      return out;
+    },
+  };
+}
+
+/** The redactor at BEFORE_COMMIT (secretlint + the old entropy scan), loaded from git history. */
+async function beforeSide(): Promise<Side> {
+  mkdirSync(WORK, { recursive: true });
+  const file = join(WORK, 'redaction-before.ts');
+  writeFileSync(file, execFileSync('git', ['show', `${BEFORE_COMMIT}:src/core/capture/redaction.ts`], { cwd: ROOT, encoding: 'utf8' }));
+  const mod = (await import(file)) as { createRedactor: () => Promise<{ redact(items: { trajectory: Trajectory; redactFrom: number }[]): Promise<Trajectory[]> }> };
+  const redactor = await mod.createRedactor();
+  return {
+    name: `before (${BEFORE_COMMIT}: secretlint + entropy)`,
+    note: 'the redactor this room replaced, spans recovered from its output',
+    async scan(texts) {
+      const out = await redactor.redact(texts.map((t) => ({ trajectory: asTrajectory(t), redactFrom: 0 })));
+      return texts.map((t, i) => spansFromOutput(t, out[i]?.task ?? t));
+    },
+  };
+}
+
+function covered(text: string, secret: string, findings: readonly Finding[]): { whole: boolean; partial: boolean } {
+  let whole = true;
+  let partial = false;
+  for (let at = text.indexOf(secret); at >= 0; at = text.indexOf(secret, at + 1)) {
+    const end = at + secret.length;
+    if (!findings.some((f) => f.start <= at && f.end >= end)) whole = false;
+    if (findings.some((f) => f.start < end && f.end > at)) partial = true;
+  }
+  return { whole, partial };
+}
+
+/** Every text file of the agents' real fixtures (test/fixtures/<agent>/), one piece per line as capture sees JSONL. */
+function realisticPieces(targetBytes: number): { pieces: string[]; bytes: number; files: number } {
+  const fixtures = join(ROOT, 'test', 'fixtures');
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.(?:jsonl?|md|txt|log)$/u.test(name) && !relative(fixtures, path).startsWith('secrets')) files.push(path);
+    }
+  };
+  walk(fixtures);
+  const lines = files.flatMap((f) => readFileSync(f, 'utf8').split('\n')).filter((l) => l.length > 0);
+  const pieces: string[] = [];
+  let bytes = 0;
+  while (bytes < targetBytes) {
+    for (const line of lines) {
+      pieces.push(line);
+      bytes += Buffer.byteLength(line);
+      if (bytes >= targetBytes) break;
+    }
+  }
+  return { pieces, bytes, files: files.length };
+}
+
+interface SideResult {
+  name: string;
+  note: string;
+  secrets: number;
+  whole: number;
+  partial: number;
+  recall: number;
+  lookalikes: number;
+  lookalikesFlagged: number;
+  falsePositiveRate: number;
+  flagged: string[];
+  missed: string[];
+  byProvider: Record<string, { secrets: number; whole: number }>;
+  realisticRedactions: number;
+  mbPerSecond: number;
+  seconds: number[];
+}
+
+async function measure(side: Side, pieces: readonly string[], bytes: number, repeat: number): Promise<SideResult> {
+  const scans = await side.scan(SECRET_CASES.map((c) => c.text));
+  let secrets = 0;
+  let whole = 0;
+  let partial = 0;
+  const missed: string[] = [];
+  const byProvider: Record<string, { secrets: number; whole: number }> = {};
+  SECRET_CASES.forEach((c, i) => {
+    for (const s of c.secrets) {
+      const r = covered(c.text, s, scans[i] ?? []);
+      secrets++;
+      const p = (byProvider[c.provider] ??= { secrets: 0, whole: 0 });
+      p.secrets++;
+      if (r.whole) {
+        whole++;
+        p.whole++;
+      } else {
+        if (r.partial) partial++;
+        missed.push(`${c.id}${r.partial ? ' (part only)' : ''}`);
+      }
+    }
+  });
+  const lookScans = await side.scan(LOOKALIKE_CASES.map((c) => c.text));
+  const flagged = LOOKALIKE_CASES.flatMap((c, i) => {
+    const found = lookScans[i] ?? [];
+    return found.length > 0 ? [`${c.id} (${found.map((f) => f.rule).join(', ')})`] : [];
+  });
+  const seconds: number[] = [];
+  let realisticRedactions = 0;
+  for (let k = 0; k < repeat; k++) {
+    // CPU time of this process, not wall time: on a shared machine the wall clock mostly measures the neighbours.
+    const started = process.cpuUsage();
+    const found = await side.scan(pieces);
+    const used = process.cpuUsage(started);
+    seconds.push((used.user + used.system) / 1e6);
+    realisticRedactions = found.reduce((n, f) => n + f.length, 0);
+  }
+  const best = Math.min(...seconds);
+  return {
+    name: side.name,
+    note: side.note,
+    secrets,
+    whole,
+    partial,
+    recall: whole / secrets,
+    lookalikes: LOOKALIKE_CASES.length,
+    lookalikesFlagged: flagged.length,
+    falsePositiveRate: flagged.length / LOOKALIKE_CASES.length,
+    flagged,
+    missed,
+    byProvider,
+    realisticRedactions,
+    mbPerSecond: bytes / 1e6 / best,
+    seconds,
+  };
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+
+async function main(): Promise<void> {
+  const mb = arg('mb', 8);
+  const repeat = arg('repeat', 3);
+  const { pieces, bytes, files } = realisticPieces(mb * 1e6);
+  const sides = [
+    await ourSide('internalize (rules + keys/URLs + entropy + secretlint)', 'the product default', {}),
+    await ourSide('internalize without secretlint', 'gitleaks rules as data, keyword and URL detectors, entropy fallback', { secretlint: false }),
+    await secretlintSide(),
+    await beforeSide(),
+  ];
+  const results: SideResult[] = [];
+  for (const side of sides) {
+    process.stderr.write(`measuring ${side.name}…\n`);
+    results.push(await measure(side, pieces, bytes, repeat));
+  }
+  const providers = [...new Set(SECRET_CASES.map((c) => c.provider))];
+  const when = new Date().toISOString();
+  const md = [
+    '# Redaction benchmark — results',
+    '',
+    `Run: \`node --import tsx bench/redaction/run.ts --mb ${String(mb)} --repeat ${String(repeat)}\`, ${when}, Node ${process.version}. All sides in the same run.`,
+    '',
+    `Corpus: ${String(SECRET_CASES.length)} labelled cases holding ${String(results[0]?.secrets ?? 0)} secrets (${providers.join(', ')}) and ${String(LOOKALIKE_CASES.length)} look-alikes that must survive (test/fixtures/secrets/corpus.ts). A secret counts as found only when one redaction covers all of it; "part only" is a secret cut into, with the rest left stored.`,
+    `Throughput: ${(bytes / 1e6).toFixed(1)} MB of real agent logs (every text file of ${String(files)} under test/fixtures/<agent>/, one piece per line as capture hands them over, repeated), best of ${String(repeat)}, in CPU seconds of the benchmark process (every side runs on its main thread), so a busy machine slows the reading less than wall time would.`,
+    '',
+    '| side | recall (whole secret) | part only | look-alikes redacted (false-positive rate) | MB per CPU-second on agent logs | redactions in agent logs |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...results.map((r) => `| ${r.name} | ${String(r.whole)}/${String(r.secrets)} = **${pct(r.recall)}** | ${String(r.partial)} | ${String(r.lookalikesFlagged)}/${String(r.lookalikes)} = **${pct(r.falsePositiveRate)}** | ${r.mbPerSecond.toFixed(1)} | ${String(r.realisticRedactions)} |`),
+    '',
+    '## Recall by provider',
+    '',
+    `| provider | ${results.map((r) => r.name).join(' | ')} |`,
+    `| --- | ${results.map(() => '---').join(' | ')} |`,
+    ...providers.map((p) => `| ${p} | ${results.map((r) => `${String(r.byProvider[p]?.whole ?? 0)}/${String(r.byProvider[p]?.secrets ?? 0)}`).join(' | ')} |`),
+    '',
+    '## What each side missed or over-redacted',
+    '',
+    ...results.flatMap((r) => [`**${r.name}** (${r.note})`, '', `- missed: ${r.missed.length > 0 ? r.missed.join(', ') : 'none'}`, `- look-alikes redacted: ${r.flagged.length > 0 ? r.flagged.join('; ') : 'none'}`, '']),
+  ].join('\n');
+  const out = join(ROOT, 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'redaction.md'), `${md}\n`);
+  writeFileSync(join(out, 'redaction.json'), `${JSON.stringify({ when, node: process.version, mb: bytes / 1e6, repeat, files, results }, null, 1)}\n`);
+  process.stdout.write(`${md}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
