@@ -23,13 +23,21 @@ function summarize(report: IngestReport, seconds: number, io: CliIo): void {
     }
     if (report.issues.length > MAX_LISTED) io.err(`  … and ${String(report.issues.length - MAX_LISTED)} more.\n`);
   }
+  if (report.empty.length > 0) {
+    // Every one is listed: a file that silently gave nothing is what makes a user distrust the store.
+    io.err(`${String(report.empty.length)} file${report.empty.length === 1 ? '' : 's'} gave no trajectory:\n`);
+    for (const { file, reason } of report.empty) io.err(`  ${file}: ${reason}\n`);
+  }
   for (const error of report.errors) io.err(`error: ${error.message}\n`);
+  for (const target of report.emptyTargets) {
+    if (!report.errors.some((e) => e.file === target)) io.err(`error: nothing was imported from ${target}.\n`);
+  }
 }
 
 export const importCommand: Command = {
   name: 'import',
   usage: 'internalize import <path…|--auto> [--db PATH] [--json]',
-  summary: 'Import trajectories from files or folders, or from every agent\'s default location (--auto).',
+  summary: 'Import trajectories from files or folders, or from every agent\'s default location (--auto); lists every file that gave none, with why.',
   async run(argv, io) {
     const args = parseArgs(argv, { values: ['db'], flags: ['auto', 'json'] });
     const auto = args.flags.has('auto');
@@ -44,8 +52,10 @@ export const importCommand: Command = {
       const seconds = (performance.now() - started) / 1000;
       if (args.flags.has('json')) io.out(`${JSON.stringify({ ...report, errors: report.errors.map((e) => ({ file: e.file, code: e.code, message: e.message })), seconds })}\n`);
       else summarize(report, seconds, io);
-      // Skipped lines are normal in live logs; only files that could not be read at all fail the command.
-      return report.errors.length > 0 ? 1 : 0;
+      // Skipped lines are normal in live logs. The command fails when a file could not be read at all,
+      // or when a path the user named gave nothing: a named file without a trajectory, or a folder
+      // under which no file holds one (files that gave nothing beside others that did are listed only).
+      return report.errors.length > 0 || report.emptyTargets.length > 0 ? 1 : 0;
     } finally {
       store.close();
     }

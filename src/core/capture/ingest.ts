@@ -1,20 +1,33 @@
 /**
  * Reads sources into the store: detects each file's format, reads only what is new since the last
  * committed offset, redacts, and writes trajectories together with the new offset in one
- * transaction, so a crash never leaves an offset ahead of the data it stands for.
+ * transaction, so a crash never leaves an offset ahead of the data it stands for. Every file read
+ * either yields a trajectory or is reported with why it gave none.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { toRows, type SourceRecord, type Store, type TrajectoryRows } from '../store/index.js';
-import type { Trajectory } from '../trajectory.js';
-import { readLines } from './lineReader.js';
-import type { SourceLocation } from './locations.js';
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Redactor } from '../redaction/index.js';
-import { adapterFor, detectFormat, FORMAT_NAMES } from './registry.js';
+import { toRows, type SourceRecord, type Store } from '../store/index.js';
+import type { Trajectory } from '../trajectory.js';
+import { DETECT_BYTES, fileContext, folderSignature, hashHead, isEventFolder, readEventFolder, readHead } from './files.js';
+import { parseLineState, readLineFile, type LineFileState } from './lineFile.js';
+import type { SourceLocation } from './locations.js';
+import { adapterFor, detectFormat, FORMAT_NAMES, mainFileOf } from './registry.js';
+import { emptyReport, errorCode, explainFsError, whyDocumentGaveNothing, whyLinesGaveNothing, type IngestReport } from './report.js';
 import { scanLocations, walk, type Candidate, type WalkResult } from './scan.js';
-import { CaptureError, type Adapter, type ChangedTrajectory, type FileContext, type FormatId, type ParseIssue } from './types.js';
-import { asRecord, num } from './values.js';
+import { CaptureError, type Adapter, type ChangedTrajectory, type FormatId, type ParseIssue } from './types.js';
+import { writeBatch, type IngestBatch } from './write.js';
+
+export { emptyReport, explainFsError, type EmptyFile, type IngestReport } from './report.js';
+export { writeBatch, type FilePart, type IngestBatch, type WriteResult } from './write.js';
+
+/**
+ * How long a file must be left unchanged before a last line without its newline is taken as the end
+ * of the file rather than a record still being written. Agents append each record with its newline
+ * in one write, so a partial line lasts milliseconds; a minute of silence means the writer is done
+ * (a `json.dump` without a final newline, a log cut short).
+ */
+export const COMPLETE_AFTER_IDLE_MS = 60_000;
 
 export interface IngestOptions {
   /** Lines longer than this are skipped and reported (bounds memory on corrupt or hostile files). */
@@ -27,152 +40,38 @@ export interface IngestOptions {
   readonly onChunk?: (path: string, position: number) => void;
   /** Pending text (in characters) after which redaction and storage run, bounding memory across many files. */
   readonly flushChars?: number;
-}
-
-export interface IngestReport {
-  /** Files (or event folders) looked at. */
-  files: number;
-  /** Files skipped because nothing changed since the last read. */
-  unchanged: number;
-  /** Files read from the start again because they were truncated or replaced. */
-  reread: number;
-  /** Trajectories written (created or updated). */
-  trajectories: number;
-  /** Secrets replaced in this run, by rule. */
-  redactions: Record<string, number>;
-  /** Skipped lines and fields, each naming its file and line. */
-  issues: ParseIssue[];
-  /** Files that could not be read at all. */
-  errors: CaptureError[];
-  /** Where the time went, in milliseconds: reading and parsing, redaction, and writing to the store. */
-  timings: { parseMs: number; redactMs: number; storeMs: number };
-}
-
-export function emptyReport(): IngestReport {
-  return { files: 0, unchanged: 0, reread: 0, trajectories: 0, redactions: {}, issues: [], errors: [], timings: { parseMs: 0, redactMs: 0, storeMs: 0 } };
-}
-
-/** What one flush hands to the writer: redacted trajectories and the source offsets they cover. */
-export interface IngestBatch {
-  /** Already serialized into rows on the parsing side, so the writer only binds strings. */
-  readonly rows: TrajectoryRows[];
-  readonly sources: Omit<SourceRecord, 'updatedAt'>[];
-  /** Source records to forget (files that vanished). */
-  readonly removed: string[];
-}
-
-/** Writes one batch in one transaction, so an offset is never ahead of the data it stands for; returns the milliseconds spent. */
-export function writeBatch(store: Store, batch: IngestBatch): number {
-  const started = performance.now();
-  store.transaction(() => {
-    store.trajectories.upsertRows(batch.rows);
-    for (const source of batch.sources) store.sources.upsert(source);
-    for (const path of batch.removed) store.sources.remove(path);
-  });
-  return performance.now() - started;
-}
-
-const HEAD_BYTES = 4096;
-const DETECT_BYTES = 65536;
-
-interface LineState {
-  readonly adapter: unknown;
-  readonly line: number;
-  readonly skippingTail: boolean;
+  /** Unchanged for this long, a file is complete: its last line is read even without a newline. COMPLETE_AFTER_IDLE_MS by default. */
+  readonly idleMs?: number;
 }
 
 interface Pending {
+  readonly file: string;
   readonly items: ChangedTrajectory[];
   readonly source: Omit<SourceRecord, 'updatedAt'>;
-  /** Rebuilt from scratch over data stored before: an outcome the user set must survive the rewrite. */
-  readonly rebuilt: boolean;
+  /** For a line log: the state to save, which takes the sessions that have no step yet once they are redacted. */
+  readonly lineState?: { readonly state: LineFileState; readonly carried: readonly Trajectory[] };
 }
 
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+/** How a file came to be read: named by the user, found in a folder the user named, or found in an agent's location. */
+interface Reading {
+  /** Named by the user: an unknown format is an error, and the file is complete (its last line is read). */
+  readonly explicit: boolean;
+  /** Named or under a named folder: a file unchanged since it gave nothing is listed again. */
+  readonly listUnchanged: boolean;
+  readonly formats?: readonly FormatId[];
 }
 
-/** Turns a file-system failure into a message that says what to do. */
-export function explainFsError(path: string, error: unknown): CaptureError {
-  const code = errorCode(error);
-  switch (code) {
-    case 'ENOENT':
-      return new CaptureError(`${path}: the file disappeared while it was being read; it will be picked up again if it comes back.`, path, 'vanished');
-    case 'EACCES':
-    case 'EPERM':
-      return new CaptureError(`${path}: permission denied; make the file readable by this user or remove it from the capture paths.`, path, 'unreadable');
-    case 'EISDIR':
-      return new CaptureError(`${path}: is a folder where a file was expected.`, path, 'not-a-file');
-    case 'ELOOP':
-      return new CaptureError(`${path}: symbolic link loop; fix or remove the link.`, path, 'symlink-loop');
-    default:
-      return new CaptureError(`${path}: cannot be read (${code ?? (error instanceof Error ? error.message : String(error))}).`, path, 'unreadable');
+function pendingChars(items: readonly ChangedTrajectory[]): number {
+  let chars = 0;
+  for (const item of items) {
+    chars += item.trajectory.task.length;
+    for (const step of item.trajectory.steps.slice(item.redactFrom)) {
+      chars += (step.text?.length ?? 0) + (step.thought?.length ?? 0);
+      for (const o of step.observations) chars += o.content.length;
+      chars += 64 * step.toolCalls.length;
+    }
   }
-}
-
-function readHead(path: string, bytes: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const read = readSync(fd, buffer, 0, bytes, 0);
-    return buffer.subarray(0, read);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function hashHead(path: string, bytes: number): string {
-  return createHash('sha256').update(readHead(path, Math.min(bytes, HEAD_BYTES))).digest('hex');
-}
-
-function fileContext(path: string): FileContext {
-  return {
-    path,
-    readSibling: (relativePath) => {
-      try {
-        const target = join(dirname(path), relativePath);
-        const stats = statSync(target);
-        // Siblings are small metadata files; anything large is not what the adapter meant.
-        return stats.isFile() && stats.size < 16 << 20 ? readFileSync(target, 'utf8') : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-  };
-}
-
-function isEventFolder(path: string, stats: Stats): boolean {
-  return stats.isDirectory() && /[\\/]events$/u.test(path);
-}
-
-/** OpenHands keeps one event per file: reads them in numeric order as one array. */
-function readEventFolder(path: string): { text: string; size: number; mtimeMs: number } {
-  const names = readdirSync(path)
-    .filter((n) => /^\d+\.json$/u.test(n))
-    .sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
-  let size = 0;
-  let mtimeMs = 0;
-  const parts: string[] = [];
-  for (const name of names) {
-    const file = join(path, name);
-    const stats = statSync(file);
-    size += stats.size;
-    mtimeMs = Math.max(mtimeMs, stats.mtimeMs);
-    parts.push(readFileSync(file, 'utf8'));
-  }
-  return { text: `[${parts.join(',')}]`, size, mtimeMs };
-}
-
-function folderSignature(path: string): { size: number; mtimeMs: number } {
-  let size = 0;
-  let mtimeMs = statSync(path).mtimeMs;
-  for (const name of readdirSync(path)) {
-    if (!/^\d+\.json$/u.test(name)) continue;
-    const stats = statSync(join(path, name));
-    size += stats.size;
-    mtimeMs = Math.max(mtimeMs, stats.mtimeMs);
-  }
-  return { size, mtimeMs };
+  return chars;
 }
 
 /**
@@ -188,6 +87,7 @@ export class Ingestor {
   private readonly maxLineBytes: number;
   private readonly maxDocumentBytes: number;
   private readonly flushChars: number;
+  private readonly idleMs: number;
 
   /**
    * `store` is read (source records, trajectories to resume); batches go to `sink` when given (the
@@ -202,79 +102,29 @@ export class Ingestor {
     this.maxLineBytes = options.maxLineBytes ?? 64 << 20;
     this.maxDocumentBytes = options.maxDocumentBytes ?? 256 << 20;
     this.flushChars = options.flushChars ?? 8 << 20;
+    this.idleMs = options.idleMs ?? COMPLETE_AFTER_IDLE_MS;
     // One query for all source records makes a re-scan of unchanged files a stat per file.
     for (const record of store.sources.list()) this.known.set(record.path, record);
   }
 
-  /** Stats a path; a failure is reported, and a vanished file is forgotten so it is read anew if it returns. */
-  private stat(path: string): Stats | undefined {
-    try {
-      return statSync(path);
-    } catch (error) {
-      this.report.errors.push(explainFsError(path, error));
-      if (errorCode(error) === 'ENOENT' && this.known.has(path)) this.forget(path);
-      return undefined;
+  /** Imports a file or every trajectory file under a folder; a path from which no trajectory comes is listed in emptyTargets. */
+  async path(target: string): Promise<void> {
+    const path = resolve(target);
+    const stats = this.stat(path, true);
+    let any = false;
+    if (stats?.isDirectory() === true && !isEventFolder(path, stats)) {
+      const { files, errors } = walk(path, { include: /(\.jsonl?|\.traj|\/events|\/\.aider\.chat\.history\.md)$/u, depth: 12 });
+      this.report.errors.push(...errors);
+      for (const candidate of files) any = (await this.read(candidate.path, { explicit: false, listUnchanged: true })) || any;
+    } else if (stats !== undefined) {
+      any = await this.read(path, { explicit: true, listUnchanged: true }, stats);
     }
+    if (!any) this.report.emptyTargets.push(path);
   }
 
   /** Reads one file (or OpenHands event folder) if it changed; `explicit` makes an unknown format an error rather than a skip. */
   async file(path: string, explicit: boolean, formats?: readonly FormatId[]): Promise<void> {
-    this.report.files++;
-    const stats = this.stat(path);
-    if (stats === undefined) return;
-    if (isEventFolder(path, stats)) {
-      await this.eventFolder(path);
-      return;
-    }
-    if (!stats.isFile()) {
-      this.report.errors.push(new CaptureError(`${path}: is not a regular file (a folder or device) and was skipped.`, path, 'not-a-file'));
-      return;
-    }
-    const record = this.known.get(path);
-    if (record && record.size === stats.size && record.mtimeMs === stats.mtimeMs) {
-      this.report.unchanged++;
-      return;
-    }
-    if (stats.size === 0) {
-      if (explicit) this.report.issues.push({ file: path, message: 'empty file; nothing to import yet' });
-      return;
-    }
-    try {
-      let adapter = record ? adapterFor(record.format) : undefined;
-      if (!adapter) {
-        const detection = detectFormat(path, readHead(path, DETECT_BYTES), formats ?? this.options.formats);
-        if (!detection.adapter) {
-          if (explicit) {
-            const why = detection.reason === 'binary' ? 'it looks like binary data, not a text log' : 'no format recognised its content';
-            this.report.errors.push(new CaptureError(`${path}: unknown format (${why}); formats tried: ${FORMAT_NAMES.join(', ')}.`, path, 'unknown-format'));
-          }
-          return;
-        }
-        adapter = detection.adapter;
-      }
-      const parseStart = performance.now();
-      if (adapter.kind === 'lines') this.lines(path, stats, adapter, record);
-      else this.document(path, stats, adapter);
-      this.report.timings.parseMs += performance.now() - parseStart;
-    } catch (error) {
-      this.report.errors.push(error instanceof CaptureError ? error : explainFsError(path, error));
-      return;
-    }
-    if (this.pendingChars >= this.flushChars) await this.flush();
-  }
-
-  /** Imports a file or every trajectory file under a folder. */
-  async path(target: string): Promise<void> {
-    const path = resolve(target);
-    const stats = this.stat(path);
-    if (stats === undefined) return;
-    if (stats.isDirectory() && !isEventFolder(path, stats)) {
-      const { files, errors } = walk(path, { include: /(\.jsonl?|\.traj|\/events|\/\.aider\.chat\.history\.md)$/u, depth: 12 });
-      this.report.errors.push(...errors);
-      for (const candidate of files) await this.file(candidate.path, false);
-    } else {
-      await this.file(path, true);
-    }
+    await this.read(path, { explicit, listUnchanged: explicit, formats });
   }
 
   /**
@@ -315,9 +165,93 @@ export class Ingestor {
   async flush(): Promise<void> {
     const batch = await this.prepare();
     if (batch === undefined) return;
-    if (this.sink) await this.sink(batch);
-    else this.report.timings.storeMs += writeBatch(this.store, batch);
-    this.report.trajectories += batch.rows.length;
+    if (this.sink) {
+      await this.sink(batch);
+      this.report.trajectories += new Set(batch.parts.map((p) => p.rows.trajectory.id)).size;
+    } else {
+      const written = writeBatch(this.store, batch);
+      this.report.timings.storeMs += written.storeMs;
+      this.report.trajectories += written.trajectories;
+    }
+  }
+
+  /** Stats a path; a failure is reported, and a vanished file is forgotten so it is read anew if it returns. */
+  private stat(path: string, named: boolean): Stats | undefined {
+    try {
+      return statSync(path);
+    } catch (error) {
+      this.report.errors.push(explainFsError(path, error, named));
+      if (errorCode(error) === 'ENOENT' && this.known.has(path)) this.forget(path);
+      return undefined;
+    }
+  }
+
+  /** Lists a file that holds no trajectory, unless it is already listed as an error. */
+  private nothing(file: string, reason: string): void {
+    if (!this.report.errors.some((e) => e.file === file)) this.report.empty.push({ file, reason });
+  }
+
+  /** Reads one file if it changed; true when the file holds a trajectory (now, or from an earlier read). */
+  private async read(path: string, how: Reading, known?: Stats): Promise<boolean> {
+    this.report.files++;
+    const stats = known ?? this.stat(path, false);
+    if (stats === undefined) return false;
+    if (isEventFolder(path, stats)) return this.eventFolder(path, how);
+    if (!stats.isFile()) {
+      this.report.errors.push(new CaptureError(`${path}: is not a regular file (a folder or device) and was skipped.`, path, 'not-a-file'));
+      return false;
+    }
+    const record = this.known.get(path);
+    const final = how.explicit || Date.now() - stats.mtimeMs >= this.idleMs;
+    if (record && record.size === stats.size && record.mtimeMs === stats.mtimeMs && !this.tailWaits(record, final, how.explicit)) {
+      this.report.unchanged++;
+      if (record.lastError !== undefined && how.listUnchanged) this.nothing(path, record.lastError);
+      return record.lastError === undefined;
+    }
+    if (stats.size === 0) {
+      this.nothing(path, 'empty file');
+      return false;
+    }
+    const issuesBefore = this.report.issues.length;
+    let yielded: boolean;
+    try {
+      const adapter = this.adapterOf(path, record, how);
+      if (adapter === undefined) return false;
+      const parseStart = performance.now();
+      yielded = adapter.kind === 'lines' ? this.lines(path, stats, adapter, record, final, issuesBefore) : this.document(path, stats, adapter, issuesBefore);
+      this.report.timings.parseMs += performance.now() - parseStart;
+    } catch (error) {
+      this.report.errors.push(error instanceof CaptureError ? error : explainFsError(path, error));
+      return false;
+    }
+    if (this.pendingChars >= this.flushChars) await this.flush();
+    return yielded;
+  }
+
+  /** True when an unchanged line log still holds back a last line that this read may take. */
+  private tailWaits(record: SourceRecord, final: boolean, explicit: boolean): boolean {
+    if (!final || record.offset >= record.size || adapterFor(record.format)?.kind !== 'lines') return false;
+    // A tail already found not to be a record is tried again only when the user names the file.
+    return explicit || parseLineState(record.state)?.tailRejected !== true;
+  }
+
+  /** The adapter for a file: the one that read it before, else the one detection picks; undefined (reported) when none fits. */
+  private adapterOf(path: string, record: SourceRecord | undefined, how: Reading): Adapter | undefined {
+    const previous = record ? adapterFor(record.format) : undefined;
+    if (previous) return previous;
+    const detection = detectFormat(path, readHead(path, DETECT_BYTES), how.formats ?? this.options.formats);
+    if (detection.adapter) return detection.adapter;
+    const main = mainFileOf(path);
+    if (main !== undefined) {
+      // A side file is read together with its main file; alone, it holds no conversation.
+      if (!existsSync(join(dirname(path), main))) this.nothing(path, `${basename(path)} is read together with ${main} in the same folder, which is missing: the conversation itself is in that file`);
+      return undefined;
+    }
+    const why = detection.reason === 'binary' ? 'it looks like binary data, not a text log' : 'no format recognised its content';
+    const message = `unknown format (${why}); formats tried: ${FORMAT_NAMES.join(', ')}`;
+    if (how.explicit) this.report.errors.push(new CaptureError(`${path}: ${message}.`, path, 'unknown-format'));
+    else this.nothing(path, message);
+    return undefined;
   }
 
   /** Redacts what is pending and turns it into one batch for the writer (undefined when there is nothing). */
@@ -326,33 +260,45 @@ export class Ingestor {
     const batch = this.pending.splice(0);
     const removed = this.removed.splice(0);
     this.pendingChars = 0;
-    const all = batch.flatMap((p) => p.items);
+    // A file read twice before a flush: its later build holds the earlier one's steps unredacted.
+    const firstDirty = new Map<string, number>();
+    for (const p of batch) {
+      for (const item of p.items) {
+        const key = `${p.file}\u0000${item.trajectory.id}`;
+        firstDirty.set(key, Math.min(firstDirty.get(key) ?? item.redactFrom, item.redactFrom));
+      }
+    }
+    const all = batch.flatMap((p) => p.items.map((item) => ({ ...item, redactFrom: firstDirty.get(`${p.file}\u0000${item.trajectory.id}`) ?? item.redactFrom })));
     const redactStart = performance.now();
     const redacted = await this.redactor.redact(all);
     this.report.timings.redactMs += performance.now() - redactStart;
-    const before = new Map(all.map((item) => [item.trajectory.id, item.trajectory.redactions ?? {}]));
-    // A session can appear twice in one batch (two reads of a growing file): the last build wins.
-    const latest = new Map<string, Trajectory>();
-    for (const t of redacted) latest.set(t.id, t);
-    const rebuilt = new Set(batch.filter((p) => p.rebuilt).flatMap((p) => p.items.map((i) => i.trajectory.id)));
-    for (const id of rebuilt) {
-      const prior = this.store.trajectories.get(id);
-      const current = latest.get(id);
-      if (prior && current && prior.outcome.evidence.some((e) => e.kind === 'user-verdict')) latest.set(id, { ...current, outcome: prior.outcome });
-    }
-    for (const t of redacted) {
-      const old = before.get(t.id) ?? {};
+    redacted.forEach((t, i) => {
+      const old = all[i]?.trajectory.redactions ?? {};
       for (const [rule, n] of Object.entries(t.redactions ?? {})) {
         const added = n - (old[rule] ?? 0);
         if (added > 0) this.report.redactions[rule] = (this.report.redactions[rule] ?? 0) + added;
       }
+    });
+    const parts: IngestBatch['parts'] = [];
+    const sources: IngestBatch['sources'] = [];
+    let at = 0;
+    for (const p of batch) {
+      const mine = redacted.slice(at, at + p.items.length);
+      at += p.items.length;
+      for (const t of mine) if (t.steps.length > 0) parts.push({ file: p.file, rows: toRows(t) });
+      if (p.lineState === undefined) {
+        sources.push(p.source);
+        continue;
+      }
+      const drafts = [...p.lineState.carried, ...mine.filter((t) => t.steps.length === 0)];
+      sources.push({ ...p.source, state: JSON.stringify(drafts.length > 0 ? { ...p.lineState.state, drafts } : p.lineState.state) });
     }
-    return { rows: [...latest.values()].map(toRows), sources: batch.map((p) => p.source), removed };
+    return { parts, sources, removed };
   }
 
   private async candidate(candidate: Candidate): Promise<void> {
     const formats = candidate.location ? FORMATS_OF_SOURCE[candidate.location.source] : undefined;
-    await this.file(candidate.path, false, formats);
+    await this.read(candidate.path, { explicit: false, listUnchanged: false, formats });
   }
 
   /** The removal is written with the next batch, so that the parsing side never writes. */
@@ -361,81 +307,48 @@ export class Ingestor {
     this.known.delete(path);
   }
 
-  private load(id: string): Trajectory | undefined {
+  /** What this file holds of a session: a build still pending in this run, else what the store keeps from it. */
+  private fromFile(id: string, path: string): Trajectory | undefined {
     for (let i = this.pending.length - 1; i >= 0; i--) {
-      const hit = this.pending[i]?.items.find((item) => item.trajectory.id === id);
+      const p = this.pending[i];
+      if (p?.file !== path) continue;
+      const hit = p.items.find((item) => item.trajectory.id === id);
       if (hit) return hit.trajectory;
     }
-    return this.store.trajectories.get(id);
+    return this.store.trajectories.fromFile(id, path);
   }
 
-  private queue(items: ChangedTrajectory[], source: Omit<SourceRecord, 'updatedAt'>, rebuilt: boolean): void {
-    this.pending.push({ items, source, rebuilt });
-    this.known.set(source.path, { ...source, updatedAt: '' });
-    for (const item of items) {
-      for (const step of item.trajectory.steps.slice(item.redactFrom)) {
-        this.pendingChars += (step.text?.length ?? 0) + (step.thought?.length ?? 0);
-        for (const o of step.observations) this.pendingChars += o.content.length;
-        this.pendingChars += 64 * step.toolCalls.length;
-      }
+  private queue(pending: Pending): void {
+    this.pending.push(pending);
+    this.known.set(pending.source.path, { ...pending.source, updatedAt: '' });
+    this.pendingChars += pendingChars(pending.items);
+  }
+
+  /** Reads a line log; true when it holds a trajectory. */
+  private lines(path: string, stats: Stats, adapter: Adapter & { kind: 'lines' }, record: SourceRecord | undefined, final: boolean, issuesBefore: number): boolean {
+    const read = readLineFile(path, stats, adapter, record, {
+      maxLineBytes: this.maxLineBytes,
+      maxDocumentBytes: this.maxDocumentBytes,
+      final,
+      issues: this.report.issues,
+      onChunk: this.options.onChunk,
+      stored: (id) => this.fromFile(id, path),
+    });
+    if (read.reread) this.report.reread++;
+    const yielded = read.items.some((i) => i.trajectory.steps.length > 0) || (read.resumed && record?.lastError === undefined);
+    let lastError: string | undefined;
+    if (!yielded) {
+      const drafts = read.carried.length + read.items.filter((i) => i.trajectory.steps.length === 0).length;
+      const nothingNew = read.resumed && read.tally.records === 0 && read.tally.malformed === 0;
+      lastError = nothingNew && record?.lastError !== undefined ? record.lastError : whyLinesGaveNothing(read.tally, drafts, this.report.issues.slice(issuesBefore));
+      this.nothing(path, lastError);
     }
+    this.queue({ file: path, items: read.items, source: { ...read.source, lastError }, lineState: { state: read.state, carried: read.carried } });
+    return yielded;
   }
 
-  private lines(path: string, stats: Stats, adapter: Adapter & { kind: 'lines' }, record: SourceRecord | undefined): void {
-    let from = 0;
-    let state: LineState | undefined;
-    // Read once up front: the file may be gone by the time its lines are parsed.
-    const head = readHead(path, HEAD_BYTES);
-    const headHash = (offset: number): string => createHash('sha256').update(head.subarray(0, Math.min(offset, head.length))).digest('hex');
-    if (record && record.format === adapter.format && record.offset <= stats.size && record.offset > 0) {
-      if (headHash(record.offset) === record.headHash) {
-        from = record.offset;
-        const saved = asRecord(record.state ? (JSON.parse(record.state) as unknown) : undefined);
-        state = { adapter: saved?.adapter, line: num(saved?.line) ?? 1, skippingTail: saved?.skippingTail === true };
-      } else this.report.reread++;
-    } else if (record && record.offset > stats.size) this.report.reread++;
-    const issues = this.report.issues;
-    const session = adapter.open(fileContext(path), state?.adapter, (id) => (state ? this.load(id) : undefined), issues);
-    const generator = readLines(
-      path,
-      { from, firstLine: state?.line ?? 1, maxLineBytes: this.maxLineBytes, until: stats.size, skippingTail: state?.skippingTail },
-      ({ line, bytes }) => issues.push({ file: path, line, message: `line of ${String(bytes)} bytes exceeds the ${String(this.maxLineBytes)}-byte limit; skipped` }),
-    );
-    let result = generator.next();
-    let lastPosition = from;
-    while (result.done !== true) {
-      const { text, line, end } = result.value;
-      if (this.options.onChunk && end - lastPosition >= 1 << 16) {
-        this.options.onChunk(path, end);
-        lastPosition = end;
-      }
-      if (text.trim() !== '') {
-        let value: unknown;
-        let ok = true;
-        try {
-          value = JSON.parse(text) as unknown;
-        } catch (error) {
-          ok = false;
-          issues.push({ file: path, line, message: `malformed JSON (${(error as Error).message}); line skipped` });
-        }
-        if (ok) session.push({ value, line });
-      }
-      result = generator.next();
-    }
-    const endState = result.value;
-    const items = session.takeChanged();
-    this.queue(items, {
-      path,
-      format: adapter.format,
-      offset: endState.resumeAt,
-      size: stats.size,
-      mtimeMs: stats.mtimeMs,
-      headHash: headHash(endState.resumeAt),
-      state: JSON.stringify({ adapter: session.saveState(), line: endState.nextLine, skippingTail: endState.skippingTail }),
-    }, record !== undefined && state === undefined);
-  }
-
-  private document(path: string, stats: Stats, adapter: Adapter & { kind: 'document' }): void {
+  /** Reads a whole-document log; true when it holds a trajectory. */
+  private document(path: string, stats: Stats, adapter: Adapter & { kind: 'document' }, issuesBefore: number): boolean {
     if (stats.size > this.maxDocumentBytes) {
       throw new CaptureError(
         `${path}: ${String(stats.size)} bytes is more than the ${String(this.maxDocumentBytes)}-byte limit for a ${adapter.format} document, which must be parsed whole; split it or raise the limit.`,
@@ -443,36 +356,44 @@ export class Ingestor {
         'too-large',
       );
     }
-    const text = readFileSync(path, 'utf8').replace(/^\uFEFF/u, '');
+    const bytes = readFileSync(path);
     const issues: ParseIssue[] = [];
-    const trajectories = adapter.parse(fileContext(path), text, issues);
+    const trajectories = adapter.parse(fileContext(path), bytes.toString('utf8').replace(/^\uFEFF/u, ''), issues);
     this.report.issues.push(...issues);
-    this.queue(
-      trajectories.map((trajectory) => ({ trajectory, redactFrom: 0 })),
-      { path, format: adapter.format, offset: stats.size, size: stats.size, mtimeMs: stats.mtimeMs, headHash: hashHead(path, stats.size) },
-      this.known.has(path),
-    );
+    return this.queueDocument(path, adapter.format, trajectories, { size: stats.size, mtimeMs: stats.mtimeMs, headHash: hashHead(bytes, stats.size) }, issuesBefore);
   }
 
-  private async eventFolder(path: string): Promise<void> {
+  private queueDocument(path: string, format: FormatId, trajectories: readonly Trajectory[], signature: { size: number; mtimeMs: number; headHash: string }, issuesBefore: number): boolean {
+    // A trajectory has steps: a document with a task and nothing else holds none yet.
+    const kept = trajectories.filter((t) => t.steps.length > 0);
+    const lastError = kept.length > 0 ? undefined : whyDocumentGaveNothing(this.report.issues.slice(issuesBefore), trajectories.length);
+    if (lastError !== undefined) this.nothing(path, lastError);
+    this.queue({
+      file: path,
+      items: kept.map((trajectory) => ({ trajectory: { ...trajectory, sourcePath: trajectory.sourcePath ?? path }, redactFrom: 0 })),
+      source: { path, format, offset: signature.size, ...signature, lastError },
+    });
+    return kept.length > 0;
+  }
+
+  private async eventFolder(path: string, how: Reading): Promise<boolean> {
     const signature = folderSignature(path);
     const record = this.known.get(path);
     if (record && record.size === signature.size && record.mtimeMs === signature.mtimeMs) {
       this.report.unchanged++;
-      return;
+      if (record.lastError !== undefined && how.listUnchanged) this.nothing(path, record.lastError);
+      return record.lastError === undefined;
     }
     const adapter = adapterFor('openhands');
-    if (adapter?.kind !== 'document') return;
+    if (adapter?.kind !== 'document') return false;
+    const issuesBefore = this.report.issues.length;
     const { text, size, mtimeMs } = readEventFolder(path);
     const issues: ParseIssue[] = [];
     const trajectories = adapter.parse(fileContext(path), text, issues);
     this.report.issues.push(...issues);
-    this.queue(
-      trajectories.map((trajectory) => ({ trajectory: { ...trajectory, sourcePath: path }, redactFrom: 0 })),
-      { path, format: 'openhands', offset: size, size, mtimeMs, headHash: '' },
-      record !== undefined,
-    );
+    const yielded = this.queueDocument(path, 'openhands', trajectories.map((t) => ({ ...t, sourcePath: path })), { size, mtimeMs, headHash: '' }, issuesBefore);
     if (this.pendingChars >= this.flushChars) await this.flush();
+    return yielded;
   }
 }
 

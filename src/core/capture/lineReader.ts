@@ -7,6 +7,8 @@ export interface LineChunk {
   readonly line: number;
   /** Byte offset just past this line's newline: where the next read may resume. */
   readonly end: number;
+  /** The file's last line, read without its newline (only with `final`); `end` is then the end of the file. */
+  readonly unterminated?: boolean;
 }
 
 export interface OverlongLine {
@@ -26,6 +28,8 @@ export interface LineReadOptions {
   readonly until: number;
   /** The previous read stopped inside an overlong line: discard bytes up to the next newline. */
   readonly skippingTail?: boolean;
+  /** The file is complete (named explicitly, or idle): a last line without its newline is returned too. */
+  readonly final?: boolean;
 }
 
 /** Where the next read resumes. */
@@ -40,8 +44,10 @@ const NEWLINE = 0x0a;
 
 /**
  * Reads complete lines from `path`, starting at a line boundary. A last line without its newline
- * is not returned: it may still be being written, so it waits for the next read. Memory stays
- * bounded by `chunkBytes + maxLineBytes` whatever the file's size.
+ * is not returned unless `final`: it may still be being written, so it waits for the next read.
+ * With `final` it is returned marked `unterminated`, and the returned end still stops before it: the
+ * caller decides whether it was a whole record. Memory stays bounded by `chunkBytes + maxLineBytes`
+ * whatever the file's size.
  */
 export function* readLines(path: string, options: LineReadOptions, onOverlong: (line: OverlongLine) => void): Generator<LineChunk, LineReadEnd> {
   const chunkBytes = options.chunkBytes ?? 1 << 20;
@@ -92,6 +98,11 @@ export function* readLines(path: string, options: LineReadOptions, onOverlong: (
         start = nl + 1;
       }
       position += read;
+    }
+    if (options.final === true && !skipping && pendingBytes > 0) {
+      let text = Buffer.concat(pending, pendingBytes).toString('utf8');
+      if (text.endsWith('\r')) text = text.slice(0, -1);
+      yield { text, line, end: position, unterminated: true };
     }
     if (skipping && lineStart < position) {
       // An overlong line still without its newline is reported now and its bytes are not read again.

@@ -85,7 +85,8 @@ export async function captureInParallel(store: Store, locations: readonly Source
   const { redactor: redactorOptions = {}, script = __filename, minThreadBytes = PARSE_THREAD_MIN_BYTES, localRedactor, ...ingest } = options;
   let local: Promise<Redactor> | undefined;
   // Created on first use, so a capture that goes to the thread never builds a redactor here.
-  const redactor: Redactor = { redact: async (items) => (await (local ??= localRedactor?.() ?? createRedactor(redactorOptions))).redact(items) };
+  const lazy = (): Promise<Redactor> => (local ??= localRedactor?.() ?? createRedactor(redactorOptions));
+  const redactor: Redactor = { redact: async (items) => (await lazy()).redact(items), scan: async (texts) => (await lazy()).scan(texts) };
   const ingestor = new Ingestor(store, redactor, ingest);
   const scan = scanLocations(locations);
   if (store.path === ':memory:' || ingestor.newBytes(scan) < minThreadBytes) {
@@ -110,8 +111,9 @@ async function runParseThread(store: Store, job: ParseJob, script: string): Prom
       worker.on('message', (message: FromParser) => {
         try {
           if (message.type === 'batch') {
-            storeMs += writeBatch(store, message.batch);
-            written += message.batch.rows.length;
+            const result = writeBatch(store, message.batch);
+            storeMs += result.storeMs;
+            written += result.trajectories;
             worker.postMessage('ack');
           } else if (message.type === 'done') {
             settled = true;

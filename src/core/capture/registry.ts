@@ -59,3 +59,12 @@ export function detectFormat(path: string, head: Buffer, only?: readonly FormatI
 }
 
 export const FORMAT_NAMES: readonly string[] = ADAPTERS.map((a) => a.format);
+
+/** For a side file some format reads together with its main file: that main file's name (in the same folder). */
+export function mainFileOf(path: string): string | undefined {
+  for (const adapter of ADAPTERS) {
+    const main = adapter.kind === 'document' ? adapter.mainFileOf?.(path) : undefined;
+    if (main !== undefined) return main;
+  }
+  return undefined;
+}

@@ -61,6 +61,11 @@ export interface DocumentAdapter {
   readonly source: TrajectorySource;
   detect(path: string, head: string): number;
   parse(file: FileContext, text: string, issues: ParseIssue[]): Trajectory[];
+  /**
+   * For a side file the format reads together with its main file (Cline's `ui_messages.json` beside
+   * `api_conversation_history.json`): the main file's name in the same folder. Undefined for others.
+   */
+  mainFileOf?(path: string): string | undefined;
 }
 
 export type Adapter = LineAdapter | DocumentAdapter;
@@ -75,7 +80,7 @@ export class CaptureError extends Error {
   constructor(
     message: string,
     readonly file: string,
-    readonly code: 'unknown-format' | 'unreadable' | 'not-a-file' | 'too-large' | 'vanished' | 'symlink-loop' | 'invalid',
+    readonly code: 'unknown-format' | 'unreadable' | 'not-a-file' | 'not-found' | 'too-large' | 'vanished' | 'symlink-loop' | 'invalid',
   ) {
     super(message);
     this.name = 'CaptureError';

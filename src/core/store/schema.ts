@@ -185,6 +185,24 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       CREATE INDEX principle_scores_by_principle ON principle_scores (principle_id, iteration);
     `);
   },
+  // 6: the files each trajectory was read from. A session can span files (a resumed or continued
+  // session, a copy of a project folder); each file's part is kept once a second file joins, so the
+  // stored trajectory is always rebuilt from every part and re-reading one file never drops another's
+  // steps. A single-file trajectory keeps no copy (part_json NULL): its row is its only part.
+  (db) => {
+    db.exec(`
+      CREATE TABLE trajectory_files (
+        trajectory_id TEXT NOT NULL REFERENCES trajectories(id) ON DELETE CASCADE,
+        path          TEXT NOT NULL,
+        part_json     TEXT,
+        PRIMARY KEY (trajectory_id, path)
+      ) WITHOUT ROWID;
+      -- Rows stored before knew their file only as source_path (a line of a rollout file as path#L<n>).
+      INSERT OR IGNORE INTO trajectory_files (trajectory_id, path)
+        SELECT id, CASE WHEN instr(source_path, '#L') > 0 THEN substr(source_path, 1, instr(source_path, '#L') - 1) ELSE source_path END
+        FROM trajectories WHERE source_path IS NOT NULL;
+    `);
+  },
 ];
 
 /**

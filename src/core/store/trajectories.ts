@@ -151,6 +151,41 @@ export function toRows(trajectory: Trajectory): TrajectoryRows {
   };
 }
 
+/** The trajectory that toRows serialized (the inverse of toRows). */
+export function fromRows(rows: TrajectoryRows): Trajectory {
+  const row = rows.trajectory;
+  const { outcome: _label, stepCount: _steps, redactionCount: _redactions, ...summary } = summaryFromRow({ ...row, imported_at: '' });
+  return {
+    ...summary,
+    systemPrompt: opt(row.system_prompt),
+    outcome: fromJson<Outcome>(row.outcome_json, { label: row.outcome as OutcomeLabel, evidence: [] }),
+    usage: fromJson<TokenUsage | undefined>(row.usage_json, undefined),
+    redactions: fromJson<Record<string, number>>(row.redactions_json, {}),
+    sourcePath: opt(row.source_path),
+    parentSessionId: opt(row.parent_session_id),
+    steps: rows.steps.map((step) => stepFromRow({ ...step, trajectory_id: row.id })),
+  };
+}
+
+/**
+ * One file a trajectory was read from. `part` is what that file alone holds, kept once a second file
+ * joins the session; a trajectory read from one file keeps no copy (its stored row is its part).
+ */
+export interface TrajectoryFile {
+  readonly path: string;
+  readonly part?: Trajectory;
+}
+
+interface FileRow {
+  path: string;
+  part_json: string | null;
+}
+
+/** An outcome the user set survives every rewrite of the trajectory from its sources. */
+function hasUserVerdict(outcomeJson: string): boolean {
+  return outcomeJson.includes('"user-verdict"') && fromJson<Outcome | undefined>(outcomeJson, undefined)?.evidence.some((e) => e.kind === 'user-verdict') === true;
+}
+
 /** Below this many steps in one write the per-row trigger is cheaper than dropping and recreating it. */
 const BULK_FTS_STEPS = 256;
 
@@ -170,6 +205,10 @@ export class TrajectoryRepository {
   private readonly searchStmt;
   private readonly setOutcomeStmt;
   private readonly deleteStmt;
+  private readonly filesStmt;
+  private readonly fileStmt;
+  private readonly addFileStmt;
+  private readonly deleteFilesStmt;
 
   constructor(db: Database) {
     this.db = db;
@@ -197,6 +236,12 @@ export class TrajectoryRepository {
     );
     this.setOutcomeStmt = db.prepare<[string, string, string]>('UPDATE trajectories SET outcome = ?, outcome_json = ? WHERE id = ?');
     this.deleteStmt = db.prepare<[string]>('DELETE FROM trajectories WHERE id = ?');
+    this.filesStmt = db.prepare<[string], FileRow>('SELECT path, part_json FROM trajectory_files WHERE trajectory_id = ? ORDER BY path');
+    this.fileStmt = db.prepare<[string, string], FileRow>('SELECT path, part_json FROM trajectory_files WHERE trajectory_id = ? AND path = ?');
+    this.addFileStmt = db.prepare<[string, string, string | null]>(
+      'INSERT INTO trajectory_files (trajectory_id, path, part_json) VALUES (?, ?, ?) ON CONFLICT(trajectory_id, path) DO UPDATE SET part_json = excluded.part_json',
+    );
+    this.deleteFilesStmt = db.prepare<[string]>('DELETE FROM trajectory_files WHERE trajectory_id = ?');
   }
 
   /** Inserts or replaces a trajectory and all its steps, atomically. */
@@ -244,7 +289,8 @@ export class TrajectoryRepository {
   private write(rows: TrajectoryRows): number {
     const id = rows.trajectory.id;
     const existing = this.getRow.get(id);
-    this.insertTrajectory.run({ ...rows.trajectory, imported_at: existing?.imported_at ?? nowIso() });
+    const kept = existing !== undefined && hasUserVerdict(existing.outcome_json) ? { outcome: existing.outcome, outcome_json: existing.outcome_json } : {};
+    this.insertTrajectory.run({ ...rows.trajectory, ...kept, imported_at: existing?.imported_at ?? nowIso() });
     this.deleteSteps.run(id);
     let first = Number.POSITIVE_INFINITY;
     for (const step of rows.steps) {
@@ -252,6 +298,37 @@ export class TrajectoryRepository {
       first = Math.min(first, Number(lastInsertRowid));
     }
     return first;
+  }
+
+  /** The files a trajectory was read from, by path. */
+  files(id: string): TrajectoryFile[] {
+    return this.filesStmt.all(id).map((row) => {
+      const part = fromJson<Trajectory | undefined>(row.part_json, undefined);
+      return part === undefined ? { path: row.path } : { path: row.path, part };
+    });
+  }
+
+  /**
+   * What the file at `path` alone holds of a trajectory: its kept part, the stored trajectory when
+   * that file is its only source, undefined when the file has not contributed to it. A row stored
+   * before files were recorded counts as coming from any file.
+   */
+  fromFile(id: string, path: string): Trajectory | undefined {
+    const row = this.fileStmt.get(id, path);
+    if (row?.part_json !== undefined && row.part_json !== null) return fromJson<Trajectory | undefined>(row.part_json, undefined);
+    if (row === undefined && this.filesStmt.all(id).length > 0) return undefined;
+    return this.get(id);
+  }
+
+  /** Records the files of a trajectory (inside the transaction that wrote it), replacing what was recorded. */
+  setFiles(id: string, files: readonly TrajectoryFile[]): void {
+    this.deleteFilesStmt.run(id);
+    for (const file of files) this.addFileStmt.run(id, file.path, file.part === undefined ? null : toJson(file.part));
+  }
+
+  /** Records one more file of a trajectory that keeps no parts (its only file, on first write). */
+  addFile(id: string, path: string): void {
+    this.addFileStmt.run(id, path, null);
   }
 
   get(id: string): Trajectory | undefined {
@@ -308,7 +385,7 @@ export class TrajectoryRepository {
     return this.searchStmt.all(q, limit).map((r) => ({ trajectoryId: r.trajectory_id, stepIndex: r.idx, snippet: r.snippet }));
   }
 
-  /** The user's verdict overrides the inferred one; the evidence says so. */
+  /** The user's verdict overrides the inferred one; the evidence says so, and rewrites from the sources keep it. */
   setOutcome(id: string, outcome: Outcome): void {
     const result = this.setOutcomeStmt.run(outcome.label, toJson(outcome), id);
     if (result.changes === 0) throw new Error(`No trajectory with id ${id}.`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseArgs, UsageError } from '../../../src/cli/args.js';
@@ -34,7 +35,9 @@ describe('cli', () => {
     const db = join(dir, 'test.db');
     const first = io(dir);
     assert.equal(await runCli(['import', fixture('codex'), fixture('swe-agent'), '--db', db], first.io), 0);
-    assert.match(first.out.join(''), /Imported 5 trajectories from 5 files/u);
+    assert.match(first.out.join(''), /Imported 4 trajectories from 5 files/u);
+    // The event-only Codex log gives nothing, says why, and does not fail a folder that gave trajectories.
+    assert.match(first.err.join(''), /1 file gave no trajectory:\n {2}\S+codex_052_raw\.jsonl: 1 session with a task but no step yet/u);
     const again = io(dir);
     assert.equal(await runCli(['import', fixture('codex'), '--db', db, '--json'], again.io), 0);
     const report = JSON.parse(again.out.join('')) as { trajectories: number; unchanged: number };
@@ -44,10 +47,10 @@ describe('cli', () => {
     assert.equal(await runCli(['list', '--db', db, '--source', 'swe-agent', '--json'], list.io), 0);
     const rows = JSON.parse(list.out.join('')) as { source: string; outcome: string }[];
     assert.equal(rows.length, 2);
-    assert.ok(rows.every((r) => r.source === 'swe-agent' && r.outcome === 'success'));
+    assert.ok(rows.every((r) => r.source === 'swe-agent' && r.outcome === 'unknown'));
     const text = io(dir);
     assert.equal(await runCli(['list', '--db', db], text.io), 0);
-    assert.match(text.out.join(''), /5 of 5 trajectories/u);
+    assert.match(text.out.join(''), /4 of 4 trajectories/u);
   });
 
   it('fails with a usage message or a clear error, and imports nothing from default locations that do not exist', async (t) => {
@@ -65,5 +68,31 @@ describe('cli', () => {
     const bad = io(dir);
     assert.equal(await runCli(['list', '--db', db, '--source', 'nope'], bad.io), 2);
     assert.equal(await runCli(['frobnicate'], io(dir).io), 2);
+  });
+});
+
+describe('internalize import: what gave nothing', () => {
+  it('says a named path does not exist, and fails when a named file or folder gives no trajectory', async (t) => {
+    const dir = tempDir(t);
+    const db = join(dir, 'test.db');
+    const missing = io(dir);
+    assert.equal(await runCli(['import', join(dir, 'no-such.jsonl'), '--db', db], missing.io), 1);
+    assert.match(missing.err.join(''), /no-such\.jsonl: no such file or folder; check the path/u);
+    assert.doesNotMatch(missing.err.join(''), /disappeared/u);
+    const quiet = join(dir, 'quiet');
+    mkdirSync(quiet);
+    writeFileSync(join(quiet, 'empty.jsonl'), '');
+    copyFileSync(fixture('codex', 'codex_052_raw.jsonl'), join(quiet, 'events-only.jsonl'));
+    const named = io(dir);
+    assert.equal(await runCli(['import', join(quiet, 'events-only.jsonl'), '--db', db], named.io), 1);
+    assert.match(named.err.join(''), /events-only\.jsonl: 1 session with a task but no step yet/u);
+    const folder = io(dir);
+    assert.equal(await runCli(['import', quiet, '--db', db], folder.io), 1);
+    const err = folder.err.join('');
+    assert.match(err, /2 files gave no trajectory/u);
+    assert.match(err, /empty\.jsonl: empty file/u);
+    // Unchanged since it gave nothing, the file is listed again with the reason found then.
+    assert.match(err, /events-only\.jsonl: 1 session with a task but no step yet/u);
+    assert.match(err, /nothing was imported from \S+quiet/u);
   });
 });

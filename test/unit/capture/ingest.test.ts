@@ -107,13 +107,14 @@ describe('ingest', () => {
     assert.equal(store.trajectories.get(store.trajectories.list()[0]!.id)!.steps.length, 2);
   });
 
-  it('treats an empty file as nothing to import yet', async (t) => {
+  it('treats an empty file as nothing to import yet, and says so', async (t) => {
     const path = join(tempDir(t), 'empty.jsonl');
     writeFileSync(path, '');
     const store = memoryStore(t);
     const report = await importPaths(store, await redactor(), [path]);
     assert.equal(report.errors.length, 0);
-    assert.match(report.issues[0]!.message, /empty file/u);
+    assert.deepEqual(report.empty, [{ file: path, reason: 'empty file' }]);
+    assert.deepEqual(report.emptyTargets, [path]);
     assert.equal(store.sources.get(path), undefined);
   });
 
@@ -138,7 +139,7 @@ describe('ingest', () => {
     const store = memoryStore(t);
     const ingestor = new Ingestor(store, await redactor());
     await ingestor.file(folder, true);
-    await ingestor.file(fixture('codex', 'codex_052_raw.jsonl'), true);
+    await ingestor.file(fixture('codex', 'rollout-2026-01-02T03-04-05-11111111-1111-4111-8111-111111111111.jsonl'), true);
     await ingestor.flush();
     assert.equal(ingestor.report.errors[0]!.code, 'not-a-file');
     assert.equal(ingestor.report.trajectories, 1);
@@ -168,7 +169,9 @@ describe('ingest', () => {
     assert.ok(deleted);
     assert.ok(store.sources.get(path));
     const gone = await importPaths(store, await redactor(), [path]);
-    assert.equal(gone.errors[0]!.code, 'vanished');
+    // Named on the command line, a missing file is a wrong path, not one that vanished mid-read.
+    assert.equal(gone.errors[0]!.code, 'not-found');
+    assert.match(gone.errors[0]!.message, /no such file or folder; check the path/u);
     assert.equal(store.sources.get(path), undefined);
     // Truncated while being read: only complete lines up to the cut are committed; the next read starts over.
     writeFileSync(path, body);
@@ -187,7 +190,7 @@ describe('ingest', () => {
   it('ends on a symlink loop and reports it', async (t) => {
     const dir = tempDir(t);
     mkdirSync(join(dir, 'logs'));
-    copyFileSync(fixture('codex', 'codex_052_raw.jsonl'), join(dir, 'logs', 'rollout-x.jsonl'));
+    copyFileSync(fixture('codex', 'rollout-2026-01-02T03-04-05-11111111-1111-4111-8111-111111111111.jsonl'), join(dir, 'logs', 'rollout-x.jsonl'));
     symlinkSync(join(dir, 'logs'), join(dir, 'logs', 'again'));
     symlinkSync(join(dir, 'a.jsonl'), join(dir, 'b.jsonl'));
     symlinkSync(join(dir, 'b.jsonl'), join(dir, 'a.jsonl'));
@@ -265,9 +268,10 @@ describe('ingest', () => {
     const saved = store.trajectories.get(store.trajectories.list()[0]!.id)!;
     const command = String(saved.steps[0]!.toolCalls[0]!.arguments.command);
     assert.ok(!command.includes(token));
-    assert.match(command, /\[REDACTED:github\]/u);
-    assert.equal(saved.redactions?.github, 1);
-    assert.equal(report.redactions.github, 1);
+    const rule = /\[REDACTED:(github[\w-]*)\]/u.exec(command)?.[1];
+    assert.ok(rule !== undefined, command);
+    assert.equal(saved.redactions?.[rule], 1);
+    assert.equal(report.redactions[rule], 1);
     assert.ok(!readFileSync(path, 'utf8').includes('REDACTED'), 'the source file is never touched');
   });
 });

@@ -61,7 +61,7 @@ describe('parallel import (parsing thread + writing thread)', () => {
     assert.equal(store.sources.list().length, 1);
     unlinkSync(log);
     const second = await importPathsInParallel(store, [log]);
-    assert.deepEqual(second.errors.map((e) => e.code), ['vanished']);
+    assert.deepEqual(second.errors.map((e) => e.code), ['not-found']);
     assert.equal(store.sources.list().length, 0);
   });
 

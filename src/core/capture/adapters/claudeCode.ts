@@ -15,8 +15,16 @@ interface SessionState {
   lastUsageId?: string;
 }
 
+/** An inline sub-agent: the uuid of its last record (its next record names it as parent) and its agent id once seen. */
+interface SidechainState {
+  last?: string;
+  agentId?: string;
+}
+
 interface FileState {
   sessions: Record<string, SessionState>;
+  /** Inline sub-agents by session id. */
+  sidechains: Record<string, SidechainState>;
 }
 
 function subagentOf(path: string): { parent: string; agent: string } | undefined {
@@ -45,7 +53,10 @@ class ClaudeCodeSession implements LineSession {
     private readonly issues: ParseIssue[],
   ) {
     const parsed = asRecord(state);
-    this.state = { sessions: (asRecord(parsed?.sessions) ?? {}) as Record<string, SessionState> };
+    this.state = {
+      sessions: (asRecord(parsed?.sessions) ?? {}) as Record<string, SessionState>,
+      sidechains: (asRecord(parsed?.sidechains) ?? {}) as Record<string, SidechainState>,
+    };
     this.subagent = subagentOf(file.path);
   }
 
@@ -80,8 +91,9 @@ class ClaudeCodeSession implements LineSession {
   }
 
   takeChanged(): ChangedTrajectory[] {
-    if (this.summary !== undefined) {
-      const main = [...this.builders.values()].find((b) => b.parentSessionId === undefined) ?? this.builderFor({});
+    // A summary names the file's main session; alone (a file of summaries and snapshots) it is no session.
+    const main = this.summary !== undefined ? [...this.builders.values()].find((b) => b.parentSessionId === undefined) : undefined;
+    if (main !== undefined && this.summary !== undefined) {
       if (main.task === '') {
         main.task = this.summary;
         main.touch();
@@ -161,6 +173,15 @@ class ClaudeCodeSession implements LineSession {
     return state;
   }
 
+  private sidechainOf(record: Readonly<Record<string, unknown>>, session: string): string {
+    const key = sidechainKey(this.state.sidechains, record, session);
+    const chain = this.state.sidechains[key] ?? {};
+    chain.last = str(record.uuid) ?? chain.last;
+    chain.agentId ??= str(record.agentId);
+    this.state.sidechains[key] = chain;
+    return key;
+  }
+
   private builderFor(record: Readonly<Record<string, unknown>>): TrajectoryBuilder {
     const fileSession = basename(this.file.path, '.jsonl');
     const recordSession = str(record.sessionId) ?? fileSession;
@@ -171,7 +192,7 @@ class ClaudeCodeSession implements LineSession {
       sessionId = `${this.subagent.parent}/agent-${this.subagent.agent}`;
     } else if (bool(record.isSidechain) === true) {
       parent = recordSession;
-      sessionId = `${recordSession}/sidechain-${str(record.agentId) ?? 'task'}`;
+      sessionId = this.sidechainOf(record, recordSession);
     }
     let builder = this.builders.get(sessionId);
     if (!builder) {
@@ -182,6 +203,32 @@ class ClaudeCodeSession implements LineSession {
     }
     return builder;
   }
+}
+
+/**
+ * Which inline sub-agent a sidechain record belongs to. The records of one sub-agent form a chain
+ * (each names the previous as `parentUuid`), and its first records may come before it has an
+ * `agentId`: a record continues the chain whose last record is its parent, else the sub-agent with
+ * its agent id, else the one still without an id; only a record that starts a chain starts a new one.
+ */
+function sidechainKey(chains: Record<string, SidechainState>, record: Readonly<Record<string, unknown>>, session: string): string {
+  const parentUuid = str(record.parentUuid);
+  const agentId = str(record.agentId);
+  const mine = Object.keys(chains).filter((k) => k.startsWith(`${session}/`));
+  const byParent = parentUuid !== undefined ? mine.find((k) => chains[k]?.last === parentUuid) : undefined;
+  if (byParent !== undefined) return byParent;
+  if (agentId !== undefined) {
+    const byAgent = mine.find((k) => chains[k]?.agentId === agentId) ?? [...mine].reverse().find((k) => chains[k]?.agentId === undefined);
+    if (byAgent !== undefined) return byAgent;
+  } else if (record.parentUuid !== null) {
+    // Not a chain's first record and no chain claims it: the latest sub-agent (older logs carry no uuids).
+    const latest = mine.at(-1);
+    if (latest !== undefined) return latest;
+  }
+  const base = `${session}/sidechain-${agentId ?? 'task'}`;
+  let key = base;
+  for (let n = 2; chains[key] !== undefined; n++) key = `${base}-${String(n)}`;
+  return key;
 }
 
 export const claudeCodeAdapter: LineAdapter = {

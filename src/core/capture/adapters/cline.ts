@@ -216,5 +216,16 @@ function detectFor(kind: 'cline' | 'roo') {
   };
 }
 
-export const clineAdapter: DocumentAdapter = { kind: 'document', format: 'cline', source: 'cline', detect: detectFor('cline'), parse: parseTask('cline') };
-export const rooAdapter: DocumentAdapter = { kind: 'document', format: 'roo', source: 'roo', detect: detectFor('roo'), parse: parseTask('roo') };
+// The task folder's other files: read through readSibling while its conversation is parsed.
+const SIDE_FILES = new Set(['ui_messages.json', 'history_item.json', 'task_metadata.json']);
+
+function mainFileFor(kind: 'cline' | 'roo') {
+  return (path: string): string | undefined => {
+    if (!SIDE_FILES.has(basename(path))) return undefined;
+    const roo = /roo-cline|roo-code|kilocode/iu.test(path);
+    return roo === (kind === 'roo') ? 'api_conversation_history.json' : undefined;
+  };
+}
+
+export const clineAdapter: DocumentAdapter = { kind: 'document', format: 'cline', source: 'cline', detect: detectFor('cline'), parse: parseTask('cline'), mainFileOf: mainFileFor('cline') };
+export const rooAdapter: DocumentAdapter = { kind: 'document', format: 'roo', source: 'roo', detect: detectFor('roo'), parse: parseTask('roo'), mainFileOf: mainFileFor('roo') };
