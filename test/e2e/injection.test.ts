@@ -1,7 +1,7 @@
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Frame } from 'playwright-core';
@@ -18,6 +18,7 @@ import { ARTIFACTS, Editor, ROOT, steps } from './harness.js';
  * written to test-results/, not asserted: this machine is shared).
  */
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'swe-agent', '6e44b9__sweagenttestrepo-1c2844.traj');
+const MODELS = join(ROOT, '.cache', 'models');
 const LONG_TASK = 'Generated 1,000-step run: keep the orders service tests green';
 
 function principle(id: string, text: string): Principle {
@@ -62,6 +63,8 @@ describe('Injection Preview in a real editor', { timeout: 300_000 }, () => {
         store.close();
       },
       settings: ({ home }) => ({ 'internalize.store.path': join(home, 'internalize.db'), 'internalize.capture.enabled': false }),
+      // The built-in MiniLM export that `npm test` sets up (scripts/setup-embedder.sh); without it the preview ranks lexically and says why.
+      env: existsSync(join(MODELS, 'minilm')) ? { INTERNALIZE_MODELS_DIR: MODELS } : {},
     });
   });
 
