@@ -13,11 +13,13 @@ import { exportCommand } from './commands/export.js';
 import { listCommand } from './commands/list.js';
 import { mineCommand } from './commands/mine.js';
 import { poolCommand } from './commands/pool.js';
+import { previewCommand } from './commands/preview.js';
+import { rescanSecretsCommand } from './commands/rescanSecrets.js';
 import { resetStoreCommand } from './commands/resetStore.js';
 import type { CliIo, Command } from './context.js';
 
 /** Every subcommand, in the order `internalize --help` lists them. */
-export const COMMANDS: readonly Command[] = [importCommand, listCommand, mineCommand, poolCommand, exportCommand, resetStoreCommand];
+export const COMMANDS: readonly Command[] = [importCommand, listCommand, mineCommand, poolCommand, previewCommand, exportCommand, resetStoreCommand, rescanSecretsCommand];
 
 function help(io: CliIo): void {
   io.out('Usage: internalize <command> [options]\n\nCommands:\n');
