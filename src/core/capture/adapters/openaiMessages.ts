@@ -84,7 +84,8 @@ export const openaiMessagesAdapter: LineAdapter = {
   source: 'openai-messages',
   detect(_path, head) {
     const first = head.slice(0, 65536);
-    if (/^\s*\{/u.test(first) && /"(messages|conversations|trajectories)"\s*:\s*\[/u.test(first) && /"role"\s*:/u.test(first)) return 0.75;
+    // An object per line, or one array of them (a rollout file written with json.dump).
+    if (/^\s*[[{]/u.test(first) && /"(messages|conversations|trajectories)"\s*:\s*\[/u.test(first) && /"role"\s*:/u.test(first)) return 0.75;
     return 0;
   },
   open(file: FileContext, _state: unknown, _load: (id: string) => Trajectory | undefined, issues: ParseIssue[]) {
