@@ -62,8 +62,10 @@ describe('re-scan of a store for secrets', () => {
     const stored = JSON.stringify(a);
     for (const secret of [ANTHROPIC, AWS_ID, DB_PASSWORD]) assert.ok(!stored.includes(secret), 'secret left in the store');
     assert.equal(a.task, 'deploy with [REDACTED:aws-access-token]');
-    assert.equal(a.steps[1]?.observations[0]?.content, 'DATABASE_URL=postgres://app:[REDACTED:url-credentials]@db:5432/app');
-    assert.equal(a.steps[1]?.thought, 'the database next');
+    const database = a.steps[1];
+    assert.ok(database);
+    assert.equal(database.observations[0]?.content, 'DATABASE_URL=postgres://app:[REDACTED:url-credentials]@db:5432/app');
+    assert.equal(database.thought, 'the database next');
     assert.deepEqual(a.steps[2]?.userMessages, ['thanks']);
     assert.deepEqual(a.redactions, { 'github-pat': 1, 'aws-access-token': 1, 'anthropic-key': 1, 'url-credentials': 1 });
     assert.equal(store.trajectories.summary('claude-code:a')?.redactionCount, 4);
@@ -88,7 +90,7 @@ describe('re-scan of a store for secrets', () => {
     const inner = await createRedactor();
     // Capture rewrites the trajectory while the re-scan is redacting it.
     const racing = {
-      scan: inner.scan,
+      scan: (texts: readonly string[]) => inner.scan(texts),
       async redact(items: Parameters<typeof inner.redact>[0]) {
         const out = await inner.redact(items);
         store.trajectories.upsert({ ...leaky('claude-code:a'), task: 'rewritten by capture' });
