@@ -7,6 +7,7 @@ import { registerDistillCommands } from './commands/distill.js';
 import { registerExportCommand } from './commands/exportPrinciples.js';
 import { registerPreviewInjectionCommand } from './commands/previewInjection.js';
 import { registerPrincipleCommands } from './commands/principles.js';
+import { registerRedactCommands } from './commands/redact.js';
 import { registerStoreCommands } from './commands/store.js';
 import { registerSummarizeCommand } from './commands/summarize.js';
 import { registerTrajectoryCommands } from './commands/trajectories.js';
@@ -27,6 +28,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   registerViews(context);
   registerAboutCommands(context);
   registerStoreCommands(context);
+  registerRedactCommands(context);
   registerTrajectoryCommands(context);
   registerCaptureCommands(context);
   registerDistillCommands(context);
