@@ -37,6 +37,8 @@ export function isSecretKey(key: string): boolean {
   if (last === undefined || NOT_SECRET_WORD.test(last)) return false;
   if (SECRET_WORD.test(last)) return true;
   if (last === 'key' || last === 'keys') return w.length >= 2 && KEY_QUALIFIER.test(w[w.length - 2] ?? '');
+  // secret_key_base, password_confirmation: a secret word anywhere, and the last word not about it.
+  if (w.some((x) => /^(?:secret|password|passwd|passphrase)$/u.test(x))) return true;
   // Run-together names: APIKEY, SECRETKEY, PGPASSWORD, GITHUBTOKEN, clientsecret.
   return /(?:password|passwd|secret|token|apikey|accesskey|secretkey|privatekey|accountkey)$/u.test(last);
 }
@@ -213,9 +215,16 @@ export function assignmentFindings(text: string): Finding[] {
       }
     }
     const secret = text.slice(value.start, value.end);
-    if (isSecretValue(secret, value.quoted || envLine)) out.push({ start: value.start, end: value.end, rule: ASSIGNMENT_RULE });
+        if (isSecretValue(secret, value.quoted || envLine)) out.push({ start: value.start, end: value.end, rule: ASSIGNMENT_RULE });
   }
-  return out;
+  // `Authorization: Bearer x` is reached from both keywords; one finding is enough.
+  const seen = new Set<string>();
+  return out.filter((f) => {
+    const key = `${String(f.start)}:${String(f.end)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Passwords in `scheme://user:password@host` URLs; the user name and host stay readable. */
