@@ -114,8 +114,12 @@ class PreviewSession {
         await this.divergence(message.positions);
         return;
       case 'startWorker':
-        await this.services.divergence.start();
-        this.postDivergenceStatus();
+        try {
+          await this.services.divergence.start();
+          this.postDivergenceStatus();
+        } catch (error) {
+          this.post({ type: 'divergenceUnavailable', reason: `The training worker did not start: ${describeError(error)}`, action: 'startWorker' });
+        }
         return;
       case 'run':
         if (message.action === 'close') this.panel.dispose();
