@@ -203,6 +203,20 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         FROM trajectories WHERE source_path IS NOT NULL;
     `);
   },
+  // 7: embeddings cache — one vector per (embedder identity, sha256 of the text). A changed text is a
+  // new key, so only it is embedded again; another model or variant has another embedder id.
+  (db) => {
+    db.exec(`
+      CREATE TABLE embeddings (
+        embedder_id TEXT NOT NULL,
+        text_hash   TEXT NOT NULL,
+        dim         INTEGER NOT NULL,
+        vector      BLOB NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (embedder_id, text_hash)
+      ) WITHOUT ROWID;
+    `);
+  },
 ];
 
 /**

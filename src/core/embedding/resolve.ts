@@ -1,0 +1,64 @@
+/**
+ * Which embedder serves: the ONNX model when its folder passes every load check, else the lexical
+ * embedder with a description that says exactly why (missing at PATH, corrupt file, wrong dimension,
+ * a tokenizer of another model …). A bad model never throws out of here.
+ */
+import { availableParallelism, homedir } from 'node:os';
+import { join } from 'node:path';
+import type { TextEmbedder } from './embedder.js';
+import { lexicalTextEmbedder } from './lexical.js';
+import { createOnnxEmbedder } from './onnx.js';
+import { EmbedderLoadError, type EmbedderVariant, type LoadFailure } from './onnxProtocol.js';
+
+export interface EmbedderSettings {
+  /** A local sentence-transformers ONNX export; empty or absent: the built-in MiniLM export in `cacheDir`. */
+  readonly modelDir?: string;
+  /** int8 by default; the folder's manifest can veto it (the int8 file must keep cosine ≥ 0.99 to fp32). */
+  readonly variant?: EmbedderVariant;
+  /** onnxruntime's intra-op threads; default: half the cores, at least 1, at most 4. */
+  readonly threads?: number;
+  /** The models cache holding the built-in export as `minilm/` (the folder the trainer caches its models in). */
+  readonly cacheDir?: string;
+  /**
+   * Where a front end without settings of its own (the CLI) takes the rest from: INTERNALIZE_EMBEDDING_MODEL,
+   * INTERNALIZE_EMBEDDING_VARIANT, INTERNALIZE_EMBEDDING_THREADS, INTERNALIZE_MODELS_DIR (default ~/.internalize/models).
+   * Explicit fields win.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly workerScript?: string;
+}
+
+export type ResolvedEmbedder = TextEmbedder &
+  ({ readonly kind: 'onnx' } | { readonly kind: 'lexical'; readonly reason: string; readonly failure: LoadFailure });
+
+/** The folder of the built-in export under a models cache. */
+export function builtinModelDir(cacheDir: string): string {
+  return join(cacheDir, 'minilm');
+}
+
+export function defaultThreads(): number {
+  return Math.min(4, Math.max(1, Math.floor(availableParallelism() / 2)));
+}
+
+export async function createEmbedder(settings: EmbedderSettings = {}): Promise<ResolvedEmbedder> {
+  const env = settings.env ?? {};
+  const custom = (settings.modelDir ?? env.INTERNALIZE_EMBEDDING_MODEL ?? '').trim();
+  const cacheDir = settings.cacheDir ?? env.INTERNALIZE_MODELS_DIR ?? join(env.HOME ?? homedir(), '.internalize', 'models');
+  const variant = settings.variant ?? (env.INTERNALIZE_EMBEDDING_VARIANT === 'fp32' ? 'fp32' : 'int8');
+  const envThreads = Number(env.INTERNALIZE_EMBEDDING_THREADS);
+  const threads = settings.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : defaultThreads());
+  const dir = custom === '' ? builtinModelDir(cacheDir) : custom;
+  try {
+    const onnx = await createOnnxEmbedder({ dir, variant, threads, ...(settings.workerScript === undefined ? {} : { workerScript: settings.workerScript }) });
+    return Object.assign(onnx, { kind: 'onnx' as const });
+  } catch (error) {
+    const failure: LoadFailure = error instanceof EmbedderLoadError ? error.kind : 'worker';
+    let reason = error instanceof Error ? error.message : String(error);
+    if (failure === 'missing' && custom === '') {
+      reason += ` (export it with \`python -m internalize_trainer.embedder_export --out ${dir}\` in the trainer's environment, or set internalize.embedding.modelPath to a sentence-transformers ONNX export)`;
+    } else if (custom !== '') {
+      reason += ' (internalize.embedding.modelPath)';
+    }
+    return Object.assign(lexicalTextEmbedder(`lexical: ${reason}`), { kind: 'lexical' as const, reason, failure });
+  }
+}
