@@ -87,7 +87,8 @@ describe('Injection Preview in a real editor', { timeout: 300_000 }, () => {
   const detailIds = async (): Promise<string[]> => frame.locator('.detail button.principle .badge').allTextContents();
 
   step('Preview Injection on a real SWE-agent run shows the injected principles inside the webview', async () => {
-    await preview('We\'re currently solving the following issue');
+    // The run's task is its issue: "SyntaxError: invalid syntax" when running missing_colon.py.
+    await preview('SyntaxError');
     frame = await editor.frameWith('.vlist .vrow .action', 60_000);
     const embedder = (await frame.locator('.embedder').textContent()) ?? '';
     console.log(`embedder line: ${embedder.trim()}`);
