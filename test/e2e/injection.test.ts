@@ -39,7 +39,9 @@ function longRun(): Trajectory {
     const tool = tools[i % tools.length] ?? 'Bash';
     const args = tool === 'Bash' ? { command: `pytest tests/test_orders.py -k case_${String(i)}` } : tool === 'Read' ? { file_path: `src/orders/part_${String(i % 37)}.py` } : { file_path: `src/orders/part_${String(i % 37)}.py`, old_string: `total + ${String(i)}`, new_string: 'total' };
     const result = tool === 'Bash' ? (i % 8 === 0 ? `FAILED tests/test_orders.py::test_case_${String(i)} - AssertionError: expected ${String(i)} got ${String(i + 2)}` : `1 passed in 0.0${String(i % 10)}s`) : tool === 'Read' ? `def total_${String(i)}(items):\n    return sum(x.price for x in items) + ${String(i)}` : 'The file has been updated.';
-    return { index: i, toolCalls: [{ id: `c${String(i)}`, name: tool, arguments: args }], observations: [{ callId: `c${String(i)}`, content: result, isError: result.startsWith('FAILED') }] };
+    // Step 499 printed 5 MB (a runaway log): the decision state before step 500 ends with it.
+    const content = i === 499 ? `${'E   AssertionError: totals differ\n'.repeat(160_000)}FAILED tests/test_orders.py::test_case_499` : result;
+    return { index: i, toolCalls: [{ id: `c${String(i)}`, name: tool, arguments: args }], observations: [{ callId: `c${String(i)}`, content, isError: content.startsWith('FAILED') }] };
   });
   return { id: 'openai-messages:0000000000001000', source: 'openai-messages', sessionId: 'generated-1000', workspace: '/home/dev/shop', task: LONG_TASK, outcome: { label: 'unknown', evidence: [] }, steps: stepsOut };
 }
@@ -157,6 +159,16 @@ describe('Injection Preview in a real editor', { timeout: 300_000 }, () => {
     assert.ok(rendered > 0 && rendered < 100, `only the rows in view are in the DOM (${String(rendered)})`);
     await long.locator('.vlist').press('End');
     await long.locator('.vlist .vrow[data-position="999"] .action').waitFor({ timeout: 20_000 });
+    // The step after the 5 MB observation: its detail shows the message's head and end, the block intact.
+    await long.locator('.vlist').evaluate((list) => {
+      list.scrollTop = 500 * 26;
+    });
+    await long.locator('.vlist .vrow[data-position="500"]').click();
+    await long.locator('.detail h2', { hasText: 'Step 501' }).waitFor({ timeout: 30_000 });
+    const big = long.locator('.view.student .message', { hasText: 'characters left out' });
+    await big.first().waitFor({ timeout: 20_000 });
+    assert.match((await big.first().textContent()) ?? '', /[\d,]+ characters left out/u);
+    assert.ok(((await long.locator('.view.student').textContent()) ?? '').length < 100_000, 'the 5 MB observation is not sent whole');
     const planned = /planned in (\d+) ms/u.exec((await long.locator('.embedder').textContent()) ?? '')?.[1];
     console.log(`1,000-step preview: command → first painted row ${firstPaint.toFixed(0)} ms (planning ${planned ?? '?'} ms in the extension host; including Playwright's palette round trips); ${String(rendered)} row nodes in the DOM`);
     mkdirSync(ARTIFACTS, { recursive: true });
