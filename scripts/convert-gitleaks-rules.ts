@@ -40,7 +40,7 @@ interface TomlConfig {
 }
 
 /** Thrown for RE2 constructs with no faithful JavaScript equivalent; the rule is reported, not guessed. */
-class Untranslatable extends Error {}
+export class Untranslatable extends Error {}
 
 const POSIX_CLASSES: Record<string, string> = {
   alnum: 'a-zA-Z0-9',
@@ -163,7 +163,7 @@ function applyFlagText(flags: Flags, text: string): Flags {
 }
 
 /** Translates one RE2 pattern to JavaScript source with the same meaning and no inline flags. */
-function translateRe2(pattern: string): string {
+export function translateRe2(pattern: string): string {
   let out = '';
   // One entry per open group: the flags in force outside it, restored at its `)`.
   const stack: Flags[] = [];
@@ -355,4 +355,5 @@ function main(): void {
   for (const s of skipped) process.stdout.write(`  ${s.id}: ${s.reason}\n`);
 }
 
-main();
+// Run as a script; imported (by its test), it only exports the translation.
+if (require.main === module) main();
