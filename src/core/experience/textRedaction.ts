@@ -1,6 +1,7 @@
 /**
  * The last-moment check on text that leaves the machine: the same detectors that redact captured
- * trajectories (secretlint's recommended preset and the high-entropy scan), applied to one prompt.
+ * trajectories (src/core/redaction: provider rules, secret-naming keys and URLs, the entropy
+ * fallback, secretlint), applied to one prompt.
  * Captured text was redacted when stored; this catches what a user typed into a principle, a
  * trajectory imported before a detector rule existed, or anything assembled since.
  */
