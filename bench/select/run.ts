@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/select/run.ts [--states 60000] [--principles 2000] [--dim 384] [--loop-states 3000]
  */
+import { loadavg } from 'node:os';
 import { jsKernel, onnxKernel, type ScoreKernel } from '../../src/core/injection/gemm.js';
 import { selectBatch, TopK } from '../../src/core/injection/select.js';
 
@@ -51,10 +52,20 @@ function perStateLoop(states: Float32Array, rows: number, principles: Float32Arr
   return checksum;
 }
 
+/** CPU seconds of this process (all its threads), beside wall seconds: on a shared machine the wall time says how busy the others were. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+let lastCpu = 0;
+
 async function timeBatched(kernel: ScoreKernel, states: Float32Array, rows: number, principles: Float32Array, n: number, dim: number): Promise<number> {
+  const c0 = cpuSeconds();
   const t0 = performance.now();
   const out = await selectBatch({ states, rows, principles, n, dim, config: { k: 5, scoreFloor: -1, mmrLambda: 0.7, candidates: 20 }, kernel });
   const seconds = (performance.now() - t0) / 1000;
+  lastCpu = cpuSeconds() - c0;
   if (out.length !== rows || out.some((r) => r.picks.length !== 5)) throw new Error('the batched selector did not pick 5 for every state');
   return seconds;
 }
@@ -66,7 +77,7 @@ async function main(): Promise<void> {
   const loopRows = Math.min(rows, arg('loop-states', 3_000));
   const states = unitRows(rows, dim, 1);
   const principles = unitRows(n, dim, 2);
-  console.log(`${String(rows)} states × ${String(n)} principles, dim ${String(dim)}, k 5 (MMR among the top 20)`);
+  console.log(`${String(rows)} states × ${String(n)} principles, dim ${String(dim)}, k 5 (MMR among the top 20); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
   const onnx = await onnxKernel(dim);
   let batched: number | undefined;
@@ -74,19 +85,20 @@ async function main(): Promise<void> {
   else {
     await timeBatched(onnx, states.subarray(0, 64 * dim), 64, principles, n, dim); // session warm-up, not timed
     batched = await timeBatched(onnx, states, rows, principles, n, dim);
-    console.log(`batched (${onnx.detail}): ${batched.toFixed(2)} s`);
+    console.log(`batched (${onnx.detail}): ${batched.toFixed(2)} s wall, ${lastCpu.toFixed(2)} s CPU`);
     await onnx.dispose();
   }
   const jsRows = Math.min(rows, loopRows * 2);
   const js = (await timeBatched(jsKernel(), states, jsRows, principles, n, dim)) * (rows / jsRows);
-  console.log(`batched (${jsKernel().detail}): ${js.toFixed(2)} s${jsRows < rows ? ` (extrapolated from ${String(jsRows)} states)` : ''}`);
+  console.log(`batched (${jsKernel().detail}): ${js.toFixed(2)} s wall, ${(lastCpu * (rows / jsRows)).toFixed(2)} s CPU${jsRows < rows ? ` (extrapolated from ${String(jsRows)} states)` : ''}`);
 
+  const c0 = cpuSeconds();
   const t0 = performance.now();
   perStateLoop(states, loopRows, principles, n, dim, 5);
   const loop = ((performance.now() - t0) / 1000) * (rows / loopRows);
-  console.log(`per-state loop of dot products: ${loop.toFixed(2)} s${loopRows < rows ? ` (extrapolated from ${String(loopRows)} states)` : ''}`);
+  console.log(`per-state loop of dot products: ${loop.toFixed(2)} s wall, ${((cpuSeconds() - c0) * (rows / loopRows)).toFixed(2)} s CPU${loopRows < rows ? ` (extrapolated from ${String(loopRows)} states)` : ''}`);
   const best = batched ?? js;
-  console.log(`ratio loop / batched: ${(loop / best).toFixed(1)}×; loop / blocked JS: ${(loop / js).toFixed(1)}×`);
+  console.log(`ratio loop / batched: ${(loop / best).toFixed(1)}×; loop / blocked JS: ${(loop / js).toFixed(1)}× (wall); load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 }
 
 main().catch((error: unknown) => {

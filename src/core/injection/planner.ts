@@ -133,6 +133,7 @@ export async function planTrajectory(input: PlanInput): Promise<InjectionPlan> {
       states: stateVectors, rows: states.length, principles: principleVectors, n: pool.length, dim,
       maskFor: () => mask,
       config: { ...config, candidates: Math.max(4 * options.k, 16, RERANK_CANDIDATES) },
+      keepCandidates: options.selector === 'rerank',
       signal,
     });
   }

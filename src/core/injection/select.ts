@@ -40,7 +40,7 @@ export interface RowSelection {
   readonly picks: readonly Pick[];
   /** Principles in the unfiltered top k that a filter or the floor kept out, best first. */
   readonly blocked: readonly Blocked[];
-  /** Allowed candidates, best first (what a re-rank may choose from). */
+  /** Allowed candidates, best first (what a re-rank may choose from); only with `keepCandidates`. */
   readonly candidates: readonly Pick[];
 }
 
@@ -56,6 +56,8 @@ export interface SelectInput {
   /** Rows per matrix product; bounds the score buffer (rows × n floats). */
   readonly blockRows?: number;
   readonly kernel?: ScoreKernel;
+  /** Return each row's allowed candidates (a re-rank chooses among them); off, `candidates` is empty. */
+  readonly keepCandidates?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -134,32 +136,67 @@ export class TopK {
  * λ·cosine − (1−λ)·max similarity to what is already picked. `similarity(i, j)` compares principles.
  */
 export function mmr(candidates: readonly { index: number; score: number }[], k: number, lambda: number, similarity: (i: number, j: number) => number): Pick[] {
+  const count = candidates.length;
   const picks: Pick[] = [];
-  const maxSim = new Float64Array(candidates.length).fill(-Infinity);
-  const taken = new Uint8Array(candidates.length);
-  for (let round = 0; round < Math.min(k, candidates.length); round++) {
+  const maxSim = new Float64Array(count).fill(-Infinity);
+  const taken = new Uint8Array(count);
+  const rounds = Math.min(k, count);
+  // Plain loops: this runs once per decision state, tens of thousands of times in a dataset build.
+  for (let round = 0; round < rounds; round++) {
     let best = -1;
     let bestValue = -Infinity;
-    candidates.forEach((c, i) => {
-      if (taken[i] === 1) return;
-      const redundancy = picks.length === 0 ? 0 : (maxSim[i] ?? 0);
-      const value = lambda * c.score - (1 - lambda) * redundancy;
+    for (let i = 0; i < count; i++) {
+      if (taken[i] === 1) continue;
+      const redundancy = round === 0 ? 0 : (maxSim[i] ?? 0);
+      const value = lambda * (candidates[i]?.score ?? 0) - (1 - lambda) * redundancy;
       if (value > bestValue) {
         bestValue = value;
         best = i;
       }
-    });
+    }
     const chosen = candidates[best];
     if (chosen === undefined) break;
     taken[best] = 1;
     picks.push({ index: chosen.index, cosine: chosen.score, mmr: bestValue });
-    candidates.forEach((c, i) => {
-      if (taken[i] === 1) return;
-      const s = similarity(c.index, chosen.index);
-      if (s > (maxSim[i] ?? -Infinity)) maxSim[i] = s;
-    });
+    if (round + 1 === rounds) break;
+    for (let i = 0; i < count; i++) {
+      if (taken[i] === 1) continue;
+      const sim = similarity(candidates[i]?.index ?? 0, chosen.index);
+      if (sim > (maxSim[i] ?? -Infinity)) maxSim[i] = sim;
+    }
   }
   return picks;
+}
+
+/**
+ * Scans one row of scores into the heaps: one comparison per score against each heap's entry
+ * floor. Kept apart from selectBatch so the engine optimizes this loop on its own.
+ */
+function scanRow(scores: Float32Array, base: number, n: number, mask: Uint8Array | undefined, allowed: TopK, blocked: TopK): void {
+  let allowedFloor = -Infinity;
+  if (mask === undefined) {
+    for (let c = 0; c < n; c++) {
+      const s = scores[base + c] ?? 0;
+      if (s >= allowedFloor) {
+        allowed.push(s, c);
+        allowedFloor = allowed.floor;
+      }
+    }
+    return;
+  }
+  let blockedFloor = -Infinity;
+  for (let c = 0; c < n; c++) {
+    const s = scores[base + c] ?? 0;
+    if (mask[c] === ALLOWED) {
+      if (s >= allowedFloor) {
+        allowed.push(s, c);
+        allowedFloor = allowed.floor;
+      }
+    } else if (s >= blockedFloor) {
+      blocked.push(s, c);
+      blockedFloor = blocked.floor;
+    }
+  }
 }
 
 /** Above this pool size the principle–principle similarities are computed on demand instead of as one n × n matrix. */
@@ -172,6 +209,23 @@ function principleSimilarity(principles: Float32Array, n: number, dim: number, g
 
 const CAUSES = ['below-floor', 'internalized', 'scope'] as const;
 
+/** Of the unfiltered top k (allowed and blocked merged), what a filter or the floor kept out. */
+function blockedFor(ranked: readonly { index: number; score: number }[], blockedHeap: TopK, picks: readonly Pick[], mask: Uint8Array | undefined, k: number, floor: number): Blocked[] {
+  const weakest = ranked[Math.min(k, ranked.length) - 1];
+  // The common case costs nothing: no filter hit the top and every top score clears the floor.
+  if (blockedHeap.size === 0 && (weakest === undefined || weakest.score >= floor)) return [];
+  const topAll = [...ranked.slice(0, k), ...blockedHeap.sorted()].sort((x, y) => y.score - x.score || x.index - y.index).slice(0, k);
+  const picked = new Set(picks.map((p) => p.index));
+  const blocked: Blocked[] = [];
+  for (const c of topAll) {
+    if (picked.has(c.index)) continue;
+    const why = mask?.[c.index] ?? ALLOWED;
+    if (why !== ALLOWED) blocked.push({ index: c.index, cosine: c.score, cause: CAUSES[why] ?? 'scope' });
+    else if (c.score < floor) blocked.push({ index: c.index, cosine: c.score, cause: 'below-floor' });
+  }
+  return blocked;
+}
+
 /** Selects for every row of `states`; see the module comment. */
 export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
   const { rows, n, dim, config } = input;
@@ -183,63 +237,37 @@ export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
   const kernel = input.kernel ?? owned;
   if (kernel === undefined) throw new Error('no score kernel');
   try {
-    // MMR compares the few candidates of each row with each other; for a pool that fits, one n × n product serves every row.
-    const gram = n <= GRAM_MAX && rows * candidateCount * k * dim > n * n * dim ? await kernel.scores(input.principles, n, input.principles, n, dim) : undefined;
+    // MMR compares the few candidates of each row with each other; for a pool that fits, one n × n
+    // product serves every row once the rows would otherwise take more dot products than it has
+    // (the onnxruntime product costs about a twentieth of the loop's per multiply-add).
+    const onDemand = rows * candidateCount * k;
+    const gram = n <= GRAM_MAX && onDemand > (kernel.kind === 'onnx' ? (n * n) / 20 : n * n) ? await kernel.scores(input.principles, n, input.principles, n, dim) : undefined;
     const similarity = principleSimilarity(input.principles, n, dim, gram);
     const blockRows = Math.max(1, input.blockRows ?? Math.max(1, Math.min(4096, Math.floor(8_000_000 / n))));
     const allowedHeap = new TopK(candidateCount);
     // The best blocked principles, to report those that would have made the unfiltered top k.
     const blockedHeap = new TopK(k);
     const out: RowSelection[] = [];
+    const block = (r0: number): Promise<Float32Array> => {
+      const count = Math.min(blockRows, rows - r0);
+      return kernel.scores(input.states.subarray(r0 * dim, (r0 + count) * dim), count, input.principles, n, dim);
+    };
+    // The next block's product runs (on onnxruntime's threads) while this block's rows are scanned.
+    let pending = block(0);
     for (let r0 = 0; r0 < rows; r0 += blockRows) {
       input.signal?.throwIfAborted();
       const count = Math.min(blockRows, rows - r0);
-      const scores = await kernel.scores(input.states.subarray(r0 * dim, (r0 + count) * dim), count, input.principles, n, dim);
+      const scores = await pending;
+      if (r0 + blockRows < rows) pending = block(r0 + blockRows);
       for (let q = 0; q < count; q++) {
-        const row = r0 + q;
-        const mask = input.maskFor?.(row);
+        const mask = input.maskFor?.(r0 + q);
         allowedHeap.reset();
         blockedHeap.reset();
-        const base = q * n;
-        // The hot loop: one comparison per score against each heap's entry floor.
-        let allowedFloor = -Infinity;
-        if (mask === undefined) {
-          for (let c = 0; c < n; c++) {
-            const s = scores[base + c] ?? 0;
-            if (s >= allowedFloor) {
-              allowedHeap.push(s, c);
-              allowedFloor = allowedHeap.floor;
-            }
-          }
-        } else {
-          let blockedFloor = -Infinity;
-          for (let c = 0; c < n; c++) {
-            const s = scores[base + c] ?? 0;
-            if (mask[c] === ALLOWED) {
-              if (s >= allowedFloor) {
-                allowedHeap.push(s, c);
-                allowedFloor = allowedHeap.floor;
-              }
-            } else if (s >= blockedFloor) {
-              blockedHeap.push(s, c);
-              blockedFloor = blockedHeap.floor;
-            }
-          }
-        }
+        scanRow(scores, q * n, n, mask, allowedHeap, blockedHeap);
         const ranked = allowedHeap.sorted();
-        const eligible = ranked.filter((c) => c.score >= config.scoreFloor);
+        const eligible = (ranked.at(-1)?.score ?? Infinity) >= config.scoreFloor ? ranked : ranked.filter((c) => c.score >= config.scoreFloor);
         const picks = mmr(eligible, k, config.mmrLambda, similarity);
-        // The unfiltered top k: allowed and blocked merged; of those, report what a filter or the floor kept out.
-        const topAll = [...ranked.slice(0, k), ...blockedHeap.sorted()].sort((x, y) => y.score - x.score || x.index - y.index).slice(0, k);
-        const picked = new Set(picks.map((p) => p.index));
-        const blocked: Blocked[] = [];
-        for (const c of topAll) {
-          if (picked.has(c.index)) continue;
-          const why = mask?.[c.index] ?? ALLOWED;
-          if (why !== ALLOWED) blocked.push({ index: c.index, cosine: c.score, cause: CAUSES[why] ?? 'scope' });
-          else if (c.score < config.scoreFloor) blocked.push({ index: c.index, cosine: c.score, cause: 'below-floor' });
-        }
-        out.push({ picks, blocked, candidates: ranked.map((c) => ({ index: c.index, cosine: c.score, mmr: c.score })) });
+        out.push({ picks, blocked: blockedFor(ranked, blockedHeap, picks, mask, k, config.scoreFloor), candidates: input.keepCandidates === true ? ranked.map((c) => ({ index: c.index, cosine: c.score, mmr: c.score })) : [] });
       }
     }
     return out;
