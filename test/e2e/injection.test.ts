@@ -150,6 +150,17 @@ describe('Injection Preview in a real editor', { timeout: 300_000 }, () => {
     assert.equal(await frame.locator('.view.student mark').count(), 0);
   });
 
+  step('clicking an injected principle reveals it in the Principles view', async () => {
+    const button = frame.locator('.detail button.principle').first();
+    const id = ((await button.locator('.badge').textContent()) ?? '').trim();
+    const text = ((await button.locator('.principle-text').textContent()) ?? '').trim();
+    await button.click();
+    const pane = editor.page.locator('.pane', { has: editor.page.locator('.pane-header', { hasText: 'Principles' }) });
+    const row = pane.locator('.monaco-list-row.selected', { hasText: text });
+    await row.first().waitFor({ timeout: 20_000 });
+    assert.match((await row.first().textContent()) ?? '', new RegExp(`${id} · manual`, 'u'));
+  });
+
   step('a 1,000-step run: command to first painted timeline row, measured', async () => {
     const started = performance.now();
     await preview(LONG_TASK);
