@@ -8,7 +8,7 @@ import type { Stats } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import type { SourceRecord } from '../store/index.js';
 import type { Trajectory } from '../trajectory.js';
-import { DETECT_BYTES, fileContext, hashHead, readHead } from './files.js';
+import { DETECT_BYTES, fileContext, HEAD_BYTES, hashHead, readHead } from './files.js';
 import { readLines } from './lineReader.js';
 import { newTally, type LineTally } from './report.js';
 import { CaptureError, type ChangedTrajectory, type LineAdapter, type LineRecord, type ParseIssue } from './types.js';
@@ -163,7 +163,7 @@ export function readLineFile(path: string, stats: Stats, adapter: LineAdapter, r
   const { issues } = options;
   const saved = record?.format === adapter.format ? parseLineState(record.state) : undefined;
   // Read once up front: the file may be gone by the time its lines are parsed.
-  const head = readHead(path, DETECT_BYTES);
+  const head = readHead(path, HEAD_BYTES);
   let resume: LineFileState | undefined;
   let reread = false;
   if (record && record.format === adapter.format && saved?.document !== true && record.offset <= stats.size && record.offset > 0) {
@@ -184,6 +184,8 @@ export function readLineFile(path: string, stats: Stats, adapter: LineAdapter, r
 
   if (resume === undefined) {
     let shape = shapeOf(head, stats.size);
+    // A first line longer than the head: look further before calling it a log (most logs end their first line early).
+    if (shape === 'lines' && head.length < stats.size && !head.includes(0x0a) && /^\s*\{/u.test(head.toString('utf8'))) shape = shapeOf(readHead(path, DETECT_BYTES), stats.size);
     // A large file whose first line does not parse is a log with a damaged first line, not a document.
     if (shape === 'maybe-document' && stats.size > options.maxDocumentBytes) shape = 'lines';
     if (shape !== 'lines') {
