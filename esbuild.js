@@ -22,7 +22,7 @@ const node = {
 };
 
 const targets = [
-  { ...node, entryPoints: { extension: 'src/extension/extension.ts', captureWorker: 'src/extension/capture/worker.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { extension: 'src/extension/extension.ts', captureWorker: 'src/extension/capture/worker.ts', embeddingWorker: 'src/core/embedding/onnxWorker.ts' }, outdir: 'dist' },
 ];
 if (existsSync('src/cli/main.ts')) {
   targets.push({ ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } });

@@ -11,6 +11,7 @@ export type InjectionPersistence = 'ephemeral' | 'cumulative';
 export type InjectionSelector = 'embedding' | 'rerank';
 export type Regime = 'off-policy' | 'on-policy' | 'sft';
 export type LlmProvider = 'auto' | 'vscode-lm' | 'openai-compatible' | 'local';
+export type EmbeddingVariant = 'int8' | 'fp32';
 
 export interface CaptureSourceSetting {
   readonly enabled: boolean;
@@ -108,6 +109,19 @@ export const config = {
   /** CPU training: give freed memory back to the system at once (less resident memory, more time). */
   leanMemory(): boolean {
     return section().get<unknown>('trainer.leanMemory') === true;
+  },
+  /** A local sentence-transformers ONNX export; empty means the built-in MiniLM export in the models cache. */
+  embeddingModelPath(): string {
+    const value = section().get<unknown>('embedding.modelPath');
+    return typeof value === 'string' ? value.trim() : '';
+  },
+  embeddingVariant(): EmbeddingVariant {
+    return oneOf(section().get<unknown>('embedding.variant'), ['int8', 'fp32'], 'int8');
+  },
+  /** onnxruntime's intra-op threads; undefined (setting 0 or unset) lets the embedder choose from the cores. */
+  embeddingThreads(): number | undefined {
+    const value = section().get<unknown>('embedding.threads');
+    return typeof value === 'number' && Number.isInteger(value) && value > 0 ? Math.min(value, 64) : undefined;
   },
   llmProvider(): LlmProvider {
     return oneOf(section().get<unknown>('llm.provider'), ['auto', 'vscode-lm', 'openai-compatible', 'local'], 'auto');
