@@ -238,6 +238,29 @@ async function measure(side: Side, pieces: readonly string[], bytes: number, rep
   };
 }
 
+/**
+ * Texts built to make a backtracking engine work hard: many keywords on one long line, many
+ * assignments without values, many JWT-like headers. Each side's CPU milliseconds, one run.
+ */
+const PATHOLOGICAL: readonly [string, string][] = [
+  ['"curl" 20,000 times on one line (0.28 MB)', 'curl http://x '.repeat(20000)],
+  ['"password = " 30,000 times (0.33 MB)', 'password = '.repeat(30000)],
+  ['secret words 20,000 times (0.60 MB)', 'api_key token secret password '.repeat(20000)],
+  ['a JWT header 10,000 times (0.37 MB)', 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.'.repeat(10000)],
+  ['an unterminated private key (0.20 MB)', `-----BEGIN RSA PRIVATE KEY-----\n${'A'.repeat(200000)}`],
+];
+
+async function pathological(side: Side): Promise<number[]> {
+  const out: number[] = [];
+  for (const [, text] of PATHOLOGICAL) {
+    const started = process.cpuUsage();
+    await side.scan([text]);
+    const used = process.cpuUsage(started);
+    out.push((used.user + used.system) / 1000);
+  }
+  return out;
+}
+
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
 async function main(): Promise<void> {
@@ -251,9 +274,11 @@ async function main(): Promise<void> {
     await beforeSide(),
   ];
   const results: SideResult[] = [];
+  const worst: number[][] = [];
   for (const side of sides) {
     process.stderr.write(`measuring ${side.name}…\n`);
     results.push(await measure(side, pieces, bytes, repeat));
+    worst.push(await pathological(side));
   }
   const providers = [...new Set(SECRET_CASES.map((c) => c.provider))];
   const when = new Date().toISOString();
@@ -275,6 +300,12 @@ async function main(): Promise<void> {
     `| --- | ${results.map(() => '---').join(' | ')} |`,
     ...providers.map((p) => `| ${p} | ${results.map((r) => `${String(r.byProvider[p]?.whole ?? 0)}/${String(r.byProvider[p]?.secrets ?? 0)}`).join(' | ')} |`),
     '',
+    '## Pathological inputs (CPU ms, one run)',
+    '',
+    `| input | ${results.map((r) => r.name).join(' | ')} |`,
+    `| --- | ${results.map(() => '---').join(' | ')} |`,
+    ...PATHOLOGICAL.map(([label], k) => `| ${label} | ${worst.map((w) => (w[k] ?? 0).toFixed(0)).join(' | ')} |`),
+    '',
     '## What each side missed or over-redacted',
     '',
     ...results.flatMap((r) => [`**${r.name}** (${r.note})`, '', `- missed: ${r.missed.length > 0 ? r.missed.join(', ') : 'none'}`, `- look-alikes redacted: ${r.flagged.length > 0 ? r.flagged.join('; ') : 'none'}`, '']),
@@ -282,7 +313,7 @@ async function main(): Promise<void> {
   const out = join(ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'redaction.md'), `${md}\n`);
-  writeFileSync(join(out, 'redaction.json'), `${JSON.stringify({ when, node: process.version, mb: bytes / 1e6, repeat, files, results }, null, 1)}\n`);
+  writeFileSync(join(out, 'redaction.json'), `${JSON.stringify({ when, node: process.version, mb: bytes / 1e6, repeat, files, results, pathological: PATHOLOGICAL.map(([label], k) => ({ label, cpuMs: Object.fromEntries(results.map((r, i) => [r.name, worst[i]?.[k] ?? 0])) })) }, null, 1)}\n`);
   process.stdout.write(`${md}\n`);
 }
 

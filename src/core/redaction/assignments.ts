@@ -157,6 +157,17 @@ function authorizationValue(text: string, i: number): Finding | undefined {
   return { start: s, end: e, rule: AUTH_HEADER_RULE };
 }
 
+/** Whether only blanks, or `export `, stand between the start of the line and `at` (a look bounded to a few characters). */
+function startsLine(text: string, at: number): boolean {
+  let i = at;
+  while (i > 0 && isSpace(text.charCodeAt(i - 1))) i--;
+  if (i >= 6 && text.slice(i - 6, i) === 'export' && i < at) {
+    i -= 6;
+    while (i > 0 && isSpace(text.charCodeAt(i - 1))) i--;
+  }
+  return i === 0 || text[i - 1] === '\n';
+}
+
 /** Values assigned to secret-naming keys, Authorization credentials and bare `Bearer` tokens. */
 export function assignmentFindings(text: string): Finding[] {
   const out: Finding[] = [];
@@ -199,8 +210,7 @@ export function assignmentFindings(text: string): Finding[] {
       continue;
     }
     // `KEY=value` at the start of a line (.env, shell) runs to the end of the word, brackets and all.
-    const lineStart = text.lastIndexOf('\n', ks - 1) + 1;
-    const envLine = text[valueAt - 1] === '=' && /^(?:export\s+)?$/u.test(text.slice(lineStart, ks));
+    const envLine = text[valueAt - 1] === '=' && startsLine(text, ks);
     let value = readValue(text, valueAt, envLine);
     if (!value) continue;
     // A type annotation (`apiKey: string = "…"`) comes before the value.

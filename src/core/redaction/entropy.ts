@@ -36,17 +36,27 @@ function chunkBefore(text: string, start: number): string {
   return text.slice(s, start);
 }
 
+/** PEM blocks of a text that are not private keys (certificates, public keys), as [begin, end) spans. */
+function publicPemBlocks(text: string): [number, number][] {
+  const out: [number, number][] = [];
+  for (let begin = text.indexOf('-----BEGIN '); begin >= 0; begin = text.indexOf('-----BEGIN ', begin + 11)) {
+    const labelEnd = text.indexOf('-----', begin + 11);
+    if (labelEnd < 0) break;
+    if (text.slice(begin + 11, labelEnd).includes('PRIVATE')) continue;
+    const end = text.indexOf('-----END ', labelEnd);
+    out.push([begin, end < 0 ? text.length : end]);
+  }
+  return out;
+}
+
 /**
  * Public keys and certificates look random but are published on purpose: an OpenSSH public key
  * line, or base64 inside a PEM block that is not a private key (private keys are the rules' job).
  */
-function isPublicMaterial(text: string, start: number): boolean {
+function isPublicMaterial(text: string, start: number, pem: () => [number, number][]): boolean {
   const lead = text.slice(Math.max(0, start - 40), start);
   if (/(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)\s+$/u.test(lead)) return true;
-  const begin = text.lastIndexOf('-----BEGIN ', start);
-  if (begin < 0 || text.lastIndexOf('-----END ', start) > begin) return false;
-  const label = text.slice(begin + 11, text.indexOf('-----', begin + 11));
-  return !label.includes('PRIVATE');
+  return pem().some(([b, e]) => b < start && start < e);
 }
 
 const HASH_PREFIX = /^(?:sha(?:1|224|256|384|512)|md5)-/iu;
@@ -64,6 +74,9 @@ const RUN = /[A-Za-z0-9+/_-]+/gu;
  */
 export function highEntropyFindings(text: string, minLength = 32, threshold = 4.3): Finding[] {
   const out: Finding[] = [];
+  // Found once per text, and only when a candidate needs it: a backward search per token was quadratic.
+  let blocks: [number, number][] | undefined;
+  const pem = (): [number, number][] => (blocks ??= text.includes('-----BEGIN ') ? publicPemBlocks(text) : []);
   RUN.lastIndex = 0;
   let m: RegExpExecArray | null;
   while ((m = RUN.exec(text)) !== null) {
@@ -81,7 +94,7 @@ export function highEntropyFindings(text: string, minLength = 32, threshold = 4.
     const random = randomChars(token);
     if (random < 16 || random * 2 < token.length) continue;
     if (shannon(token) < threshold) continue;
-    if (isPublicMaterial(text, s)) continue;
+    if (isPublicMaterial(text, s, pem)) continue;
     const before = chunkBefore(text, s);
     // In a URL the randomness is an id or a signature the keyword rules judge by its parameter name.
     if (before.includes('://') || before.includes(';base64,') || before.endsWith('h1:') || before.startsWith('data:')) continue;

@@ -48,6 +48,8 @@ interface CompiledRule {
   readonly regex: RegExp;
   /** The leading `[\w.-]{0,50}?` gitleaks puts before a keyword was taken off (see LAZY_PREFIX); 0 when there was none. */
   readonly leftContext: number;
+  /** Runs over bounded windows of a long text (see UNBOUNDED). */
+  readonly windowed: boolean;
   readonly secretGroup?: number;
   readonly entropy?: number;
   readonly allowlists: readonly Allowlist[];
@@ -100,6 +102,17 @@ function lineAround(text: string, start: number, end: number): string {
  */
 const LAZY_PREFIX = '[\\w.-]{0,50}?';
 
+/**
+ * A pattern with an unbounded run over a whole line (`[^\n]*`, the curl rules) is linear in Go's
+ * RE2 but quadratic in V8's backtracking engine: one 300 KB line holding "curl" thousands of
+ * times took 17 s. Such rules run over overlapping windows of a long text instead, which bounds
+ * the work per character; a match longer than the overlap (far longer than a curl command's
+ * credential) could be cut, the price of never stalling capture.
+ */
+const UNBOUNDED = /\[\^\\n\][*+]|\[\\s\\S\][*+]/u;
+const WINDOW = 4096;
+const OVERLAP = 1024;
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/gu, '\\$&');
 }
@@ -131,6 +144,7 @@ export function loadRuleSet(): RuleSet {
         id: rule.id,
         regex: compile(name, rule.id, lazy ? rule.regex.slice(LAZY_PREFIX.length) : rule.regex, 'dg'),
         leftContext: lazy ? 50 : 0,
+        windowed: UNBOUNDED.test(rule.regex),
         secretGroup: rule.secretGroup,
         entropy: rule.entropy,
         allowlists: rule.allowlists.map((a) => compileAllowlist(name, rule.id, a)),
@@ -185,6 +199,28 @@ export function loadRuleSet(): RuleSet {
 }
 
 function matchRule(rule: CompiledRule, text: string, globals: readonly Allowlist[], out: Finding[]): void {
+  if (!rule.windowed || text.length <= WINDOW) {
+    matchWithin(rule, text, 0, text.length, globals, out);
+    return;
+  }
+  const seen = new Set<string>();
+  const found: Finding[] = [];
+  for (let start = 0; start < text.length; start += WINDOW - OVERLAP) {
+    matchWithin(rule, text, start, Math.min(text.length, start + WINDOW), globals, found);
+    if (start + WINDOW >= text.length) break;
+  }
+  for (const f of found) {
+    const key = `${String(f.start)}:${String(f.end)}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(f);
+    }
+  }
+}
+
+/** Runs one rule over text[from, to), reporting spans in the coordinates of the whole text. */
+function matchWithin(rule: CompiledRule, whole: string, from: number, to: number, globals: readonly Allowlist[], out: Finding[]): void {
+  const text = from === 0 && to === whole.length ? whole : whole.slice(from, to);
   const regex = rule.regex;
   regex.lastIndex = 0;
   let m: RegExpExecArray | null;
@@ -222,6 +258,6 @@ function matchRule(rule: CompiledRule, text: string, globals: readonly Allowlist
     const line = lineAround(text, matchStart, m.index + m[0].length);
     if (globals.some((a) => allowed(a, secret, match, line))) continue;
     if (rule.allowlists.some((a) => allowed(a, secret, match, line))) continue;
-    out.push({ start, end, rule: rule.id });
+    out.push({ start: start + from, end: end + from, rule: rule.id });
   }
 }

@@ -49,4 +49,13 @@ describe('secret detection', () => {
     assert.deepEqual(spans('headers = {"Authorization": "Bearer abc123DEF456ghi789"}'), ['abc123DEF456ghi789']);
     assert.deepEqual(spans('password = os.environ["DB_PASSWORD"]'), []);
   });
+
+  it('finds a curl credential deep inside a long text, where the curl rules run over windows', () => {
+    const detect = createDetector();
+    const password = ['Zq8v', 'R2mXk4Lp'].join('');
+    const text = `${'curl http://example.com/ok '.repeat(300)}\ncurl -u deploy:${password} https://ci.internal/api\n${'x '.repeat(3000)}`;
+    assert.ok(text.length > 10_000 && text.indexOf(password) > 4096);
+    const spans = detect(text).map((f) => text.slice(f.start, f.end));
+    assert.ok(spans.some((s) => s.includes(password)), JSON.stringify(spans));
+  });
 });
