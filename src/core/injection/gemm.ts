@@ -76,10 +76,18 @@ export function gemmJs(a: Float32Array, rows: number, b: Float32Array, n: number
   return out;
 }
 
+/** One dot product in a fixed order (four interleaved partial sums), so the same inputs always give the same bits. */
 export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
-  let s = 0;
-  for (let d = 0; d < dim; d++) s += (a[ao + d] ?? 0) * (b[bo + d] ?? 0);
-  return s;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let d = 0;
+  for (; d + 4 <= dim; d += 4) {
+    s0 += (a[ao + d] ?? 0) * (b[bo + d] ?? 0);
+    s1 += (a[ao + d + 1] ?? 0) * (b[bo + d + 1] ?? 0);
+    s2 += (a[ao + d + 2] ?? 0) * (b[bo + d + 2] ?? 0);
+    s3 += (a[ao + d + 3] ?? 0) * (b[bo + d + 3] ?? 0);
+  }
+  for (; d < dim; d++) s0 += (a[ao + d] ?? 0) * (b[bo + d] ?? 0);
+  return s0 + s1 + (s2 + s3);
 }
 
 // --- onnxruntime-node ------------------------------------------------------------------------

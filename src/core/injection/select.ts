@@ -3,9 +3,10 @@
  *
  * states [rows × dim] · principles [n × dim]ᵀ is computed block by block (gemm.ts); each row of
  * the block is scanned once with two small heaps: the best `candidates` principles that the row's
- * filters allow, and the best `k` overall (to report what a filter or the floor kept out). MMR then
- * picks up to `k` among the allowed candidates at or above the score floor. Rows from different
- * trajectories can share a call: each row names its own filter mask.
+ * filters allow, and the best `k` blocked ones (to report what a filter or the floor kept out of
+ * the unfiltered top k). The candidates' cosines are recomputed exactly (see `exact`), then MMR
+ * picks up to `k` among those at or above the score floor. Rows from different trajectories can
+ * share a call: each row names its own filter mask.
  */
 import type { ScoreKernel } from './gemm.js';
 import { chooseKernel, dot } from './gemm.js';
@@ -209,12 +210,23 @@ function principleSimilarity(principles: Float32Array, n: number, dim: number, g
 
 const CAUSES = ['below-floor', 'internalized', 'scope'] as const;
 
+/**
+ * The kernel's candidates with their cosines recomputed by one fixed-order loop, best first. The
+ * kernel only decides which principles are candidates; scores and order never depend on which
+ * kernel ran or which other states shared the product, so a state gets the same picks whether it
+ * is planned alone (preview) or among 60,000 (dataset).
+ */
+function exact(candidates: { index: number; score: number }[], states: Float32Array, row: number, principles: Float32Array, dim: number): { index: number; score: number }[] {
+  for (const c of candidates) c.score = dot(states, row * dim, principles, c.index * dim, dim);
+  return candidates.sort((a, b) => b.score - a.score || a.index - b.index);
+}
+
 /** Of the unfiltered top k (allowed and blocked merged), what a filter or the floor kept out. */
-function blockedFor(ranked: readonly { index: number; score: number }[], blockedHeap: TopK, picks: readonly Pick[], mask: Uint8Array | undefined, k: number, floor: number): Blocked[] {
+function blockedFor(ranked: readonly { index: number; score: number }[], blockedTop: readonly { index: number; score: number }[], picks: readonly Pick[], mask: Uint8Array | undefined, k: number, floor: number): Blocked[] {
   const weakest = ranked[Math.min(k, ranked.length) - 1];
   // The common case costs nothing: no filter hit the top and every top score clears the floor.
-  if (blockedHeap.size === 0 && (weakest === undefined || weakest.score >= floor)) return [];
-  const topAll = [...ranked.slice(0, k), ...blockedHeap.sorted()].sort((x, y) => y.score - x.score || x.index - y.index).slice(0, k);
+  if (blockedTop.length === 0 && (weakest === undefined || weakest.score >= floor)) return [];
+  const topAll = [...ranked.slice(0, k), ...blockedTop].sort((x, y) => y.score - x.score || x.index - y.index).slice(0, k);
   const picked = new Set(picks.map((p) => p.index));
   const blocked: Blocked[] = [];
   for (const c of topAll) {
@@ -264,10 +276,11 @@ export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
         allowedHeap.reset();
         blockedHeap.reset();
         scanRow(scores, q * n, n, mask, allowedHeap, blockedHeap);
-        const ranked = allowedHeap.sorted();
+        const row = r0 + q;
+        const ranked = exact(allowedHeap.sorted(), input.states, row, input.principles, dim);
         const eligible = (ranked.at(-1)?.score ?? Infinity) >= config.scoreFloor ? ranked : ranked.filter((c) => c.score >= config.scoreFloor);
         const picks = mmr(eligible, k, config.mmrLambda, similarity);
-        out.push({ picks, blocked: blockedFor(ranked, blockedHeap, picks, mask, k, config.scoreFloor), candidates: input.keepCandidates === true ? ranked.map((c) => ({ index: c.index, cosine: c.score, mmr: c.score })) : [] });
+        out.push({ picks, blocked: blockedFor(ranked, exact(blockedHeap.sorted(), input.states, row, input.principles, dim), picks, mask, k, config.scoreFloor), candidates: input.keepCandidates === true ? ranked.map((c) => ({ index: c.index, cosine: c.score, mmr: c.score })) : [] });
       }
     }
     return out;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_INJECTION_OPTIONS, parseInjectionOptions } from '../../../src/core/injection/options.js';
-import { planTrajectory } from '../../../src/core/injection/planner.js';
+import { planTrajectories, planTrajectory } from '../../../src/core/injection/planner.js';
 import { renderViews } from '../../../src/core/injection/renderer.js';
 import type { InjectionOptions } from '../../../src/core/injection/types.js';
 import type { ChatRequest, LanguageModel } from '../../../src/core/llm/languageModel.js';
@@ -176,4 +176,17 @@ test('parseInjectionOptions fills defaults and names the bad field', () => {
   assert.throws(() => parseInjectionOptions({ k: 12 }), /Invalid injection options: k: .*8/u);
   assert.throws(() => parseInjectionOptions({ persistance: 'cumulative' }), /persistance/u);
   assert.throws(() => parseInjectionOptions({ blockTemplate: 'no placeholder' }, 'internalize.injection settings'), /internalize\.injection settings: blockTemplate: must contain \{principles\}/u);
+});
+
+test('planning many trajectories at once gives each the plan it gets alone', async () => {
+  const rust = trajectory([step(0, { name: 'Bash', args: { command: 'cargo build' } }, 'error[E0502]: cannot borrow `v` as mutable in src/main.rs'), step(1, { name: 'Read', args: { path: 'src/main.rs' } }, 'fn main() {}')], { id: 'codex:00000000000000bb', task: 'Fix the Rust build' });
+  const runs = [codingRun(), rust, trajectory([], { id: 'codex:00000000000000cc' })];
+  const options = opts({ k: 3 });
+  const many = await planTrajectories({ trajectories: runs, pool: POOL, internalizedIds: NONE, embedder: hashedEmbedder(), options });
+  assert.equal(many.length, 3);
+  for (const [i, run] of runs.entries()) {
+    assert.deepEqual(many[i], await planTrajectory({ trajectory: run, pool: POOL, internalizedIds: NONE, embedder: hashedEmbedder(), options }));
+  }
+  assert.ok(many[1]!.steps.some((s) => s.selected.some((p) => p.id === 'P8')), 'the Rust principle is in scope for the Rust run only');
+  assert.ok(!many[0]!.steps.some((s) => s.selected.some((p) => p.id === 'P8')));
 });

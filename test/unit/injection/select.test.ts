@@ -121,3 +121,24 @@ test('a pool of 10,000 selects k per row, block by block', async () => {
     assert.ok(Math.abs((row.picks[0]?.cosine ?? 0) - best) < 1e-6, 'the first pick is the best match');
   }
 });
+
+test('picks and cosines do not depend on the kernel or on which states share the product', async (t) => {
+  const dim = 64;
+  const n = 500;
+  const states = unitRows(40, dim, 10);
+  const principles = unitRows(n, dim, 11);
+  const config = { k: 5, scoreFloor: 0, mmrLambda: 0.7 };
+  const loop = await selectBatch({ states, rows: 40, principles, n, dim, config, kernel: jsKernel() });
+  const alone = await selectBatch({ states: states.subarray(7 * dim, 8 * dim), rows: 1, principles, n, dim, config, kernel: jsKernel() });
+  assert.deepEqual(alone[0], loop[7]);
+  const ort = await onnxKernel(dim, 1);
+  if ('error' in ort) {
+    t.skip(`onnxruntime-node is not usable here: ${ort.error}`);
+    return;
+  }
+  try {
+    assert.deepEqual(await selectBatch({ states, rows: 40, principles, n, dim, config, kernel: ort, blockRows: 16 }), loop);
+  } finally {
+    await ort.dispose();
+  }
+});
