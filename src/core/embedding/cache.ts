@@ -53,3 +53,17 @@ export async function embedCached(
   });
   return Object.assign(out, { stats: { hits, embedded: todo.length } });
 }
+
+/**
+ * `embedder` with the store's cache in front: same id, width and description, so callers that take a
+ * TextEmbedder (the injection planner, previews) get cached vectors without knowing about the store.
+ */
+export function withStoreCache(store: { readonly db: Database }, embedder: TextEmbedder): TextEmbedder {
+  return {
+    id: embedder.id,
+    dim: embedder.dim,
+    description: embedder.description,
+    embed: (texts, signal) => embedCached(store, embedder, texts, signal),
+    dispose: () => embedder.dispose(),
+  };
+}

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { embedCached } from '../../../src/core/embedding/cache.js';
+import { embedCached, withStoreCache } from '../../../src/core/embedding/cache.js';
 import type { TextEmbedder } from '../../../src/core/embedding/embedder.js';
 import { lexicalTextEmbedder } from '../../../src/core/embedding/lexical.js';
 import { EmbeddingRepository, textHash } from '../../../src/core/store/embeddings.js';
@@ -79,4 +79,18 @@ test('vectors survive a reopen of the database file', async () => {
   assert.deepEqual(loaded.stats, { hits: 3, embedded: 0 });
   assert.deepEqual(Array.from(loaded), Array.from(stored));
   second.close();
+});
+
+test('withStoreCache puts the cache in front of any TextEmbedder, keeping its identity', async () => {
+  const store = openStore(':memory:');
+  const inner = recording();
+  const cached = withStoreCache(store, inner);
+  assert.equal(cached.id, inner.id);
+  assert.equal(cached.description, inner.description);
+  const first = await cached.embed(principles);
+  const second = await cached.embed([principles[1] ?? '', 'A new principle about retries.']);
+  assert.deepEqual(inner.calls, [principles, ['A new principle about retries.']]);
+  assert.deepEqual(Array.from(second.subarray(0, inner.dim)), Array.from(first.subarray(inner.dim, 2 * inner.dim)));
+  await cached.dispose();
+  store.close();
 });
