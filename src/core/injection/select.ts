@@ -124,11 +124,16 @@ export class TopK {
     this.floor = this.scores[0] ?? -Infinity;
   }
 
-  /** The kept entries, best first. */
-  sorted(): { index: number; score: number }[] {
+  /** The kept entries in heap order (unsorted). */
+  entries(): { index: number; score: number }[] {
     const out: { index: number; score: number }[] = [];
     for (let i = 0; i < this.size; i++) out.push({ index: this.ids[i] ?? 0, score: this.scores[i] ?? 0 });
-    return out.sort((a, b) => b.score - a.score || a.index - b.index);
+    return out;
+  }
+
+  /** The kept entries, best first. */
+  sorted(): { index: number; score: number }[] {
+    return this.entries().sort((a, b) => b.score - a.score || a.index - b.index);
   }
 }
 
@@ -136,11 +141,20 @@ export class TopK {
  * Maximal marginal relevance among `candidates` (best first): each pick maximizes
  * λ·cosine − (1−λ)·max similarity to what is already picked. `similarity(i, j)` compares principles.
  */
-export function mmr(candidates: readonly { index: number; score: number }[], k: number, lambda: number, similarity: (i: number, j: number) => number): Pick[] {
+export function mmr(
+  candidates: readonly { index: number; score: number }[],
+  k: number,
+  lambda: number,
+  similarity: (i: number, j: number) => number,
+  scratch: { maxSim: Float64Array; taken: Uint8Array } = { maxSim: new Float64Array(candidates.length), taken: new Uint8Array(candidates.length) },
+): Pick[] {
   const count = candidates.length;
   const picks: Pick[] = [];
-  const maxSim = new Float64Array(count).fill(-Infinity);
-  const taken = new Uint8Array(count);
+  // Reused across rows by the batch: no allocation per decision state.
+  const maxSim = scratch.maxSim.length >= count ? scratch.maxSim : new Float64Array(count);
+  const taken = scratch.taken.length >= count ? scratch.taken : new Uint8Array(count);
+  maxSim.fill(-Infinity, 0, count);
+  taken.fill(0, 0, count);
   const rounds = Math.min(k, count);
   // Plain loops: this runs once per decision state, tens of thousands of times in a dataset build.
   for (let round = 0; round < rounds; round++) {
@@ -200,10 +214,31 @@ function scanRow(scores: Float32Array, base: number, n: number, mask: Uint8Array
   }
 }
 
-/** Above this pool size the principle–principle similarities are computed on demand instead of as one n × n matrix. */
+/** Up to this pool size MMR's principle–principle cosines are exact and remembered (a few hundred principles: every real pool). */
+const EXACT_GRAM_MAX = 512;
+/** Up to this pool size a large batch takes them from one n × n product instead (n² floats: 64 MiB at 4,096). */
 const GRAM_MAX = 4096;
 
+/**
+ * Principle–principle cosines for MMR. For pools up to EXACT_GRAM_MAX each pair is computed once by
+ * the same fixed-order `dot` as the candidates' cosines, so a batch and a single plan agree to the
+ * bit. A larger pool in a large batch takes them from the kernel's n × n product (float32, cheap);
+ * there MMR values can differ from a single plan in the last bits, and a pick only where two
+ * candidates' MMR values tie that closely.
+ */
 function principleSimilarity(principles: Float32Array, n: number, dim: number, gram: Float32Array | undefined): (i: number, j: number) => number {
+  if (n <= EXACT_GRAM_MAX) {
+    const memo = new Float64Array(n * n).fill(Number.NaN);
+    return (i, j) => {
+      const at = i < j ? i * n + j : j * n + i;
+      let v = memo[at] ?? Number.NaN;
+      if (Number.isNaN(v)) {
+        v = dot(principles, i * dim, principles, j * dim, dim);
+        memo[at] = v;
+      }
+      return v;
+    };
+  }
   if (gram !== undefined) return (i, j) => gram[i * n + j] ?? 0;
   return (i, j) => dot(principles, i * dim, principles, j * dim, dim);
 }
@@ -249,16 +284,17 @@ export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
   const kernel = input.kernel ?? owned;
   if (kernel === undefined) throw new Error('no score kernel');
   try {
-    // MMR compares the few candidates of each row with each other; for a pool that fits, one n × n
-    // product serves every row once the rows would otherwise take more dot products than it has
-    // (the onnxruntime product costs about a twentieth of the loop's per multiply-add).
+    // Past the exact range, one n × n product pays once the rows would otherwise ask for more dot
+    // products than it has (the onnxruntime product costs about a twentieth of the loop's per multiply-add).
     const onDemand = rows * candidateCount * k;
-    const gram = n <= GRAM_MAX && onDemand > (kernel.kind === 'onnx' ? (n * n) / 20 : n * n) ? await kernel.scores(input.principles, n, input.principles, n, dim) : undefined;
+    const useGram = n > EXACT_GRAM_MAX && n <= GRAM_MAX && onDemand > (kernel.kind === 'onnx' ? (n * n) / 20 : n * n);
+    const gram = useGram ? await kernel.scores(input.principles, n, input.principles, n, dim) : undefined;
     const similarity = principleSimilarity(input.principles, n, dim, gram);
     const blockRows = Math.max(1, input.blockRows ?? Math.max(1, Math.min(4096, Math.floor(8_000_000 / n))));
     const allowedHeap = new TopK(candidateCount);
     // The best blocked principles, to report those that would have made the unfiltered top k.
     const blockedHeap = new TopK(k);
+    const scratch = { maxSim: new Float64Array(candidateCount), taken: new Uint8Array(candidateCount) };
     const out: RowSelection[] = [];
     const block = (r0: number): Promise<Float32Array> => {
       const count = Math.min(blockRows, rows - r0);
@@ -277,10 +313,10 @@ export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
         blockedHeap.reset();
         scanRow(scores, q * n, n, mask, allowedHeap, blockedHeap);
         const row = r0 + q;
-        const ranked = exact(allowedHeap.sorted(), input.states, row, input.principles, dim);
+        const ranked = exact(allowedHeap.entries(), input.states, row, input.principles, dim);
         const eligible = (ranked.at(-1)?.score ?? Infinity) >= config.scoreFloor ? ranked : ranked.filter((c) => c.score >= config.scoreFloor);
-        const picks = mmr(eligible, k, config.mmrLambda, similarity);
-        out.push({ picks, blocked: blockedFor(ranked, exact(blockedHeap.sorted(), input.states, row, input.principles, dim), picks, mask, k, config.scoreFloor), candidates: input.keepCandidates === true ? ranked.map((c) => ({ index: c.index, cosine: c.score, mmr: c.score })) : [] });
+        const picks = mmr(eligible, k, config.mmrLambda, similarity, scratch);
+        out.push({ picks, blocked: blockedFor(ranked, exact(blockedHeap.entries(), input.states, row, input.principles, dim), picks, mask, k, config.scoreFloor), candidates: input.keepCandidates === true ? ranked.map((c) => ({ index: c.index, cosine: c.score, mmr: c.score })) : [] });
       }
     }
     return out;
