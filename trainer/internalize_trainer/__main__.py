@@ -1,5 +1,5 @@
 import sys
 
-from .protocol import main
+from .cli import main
 
 sys.exit(main(sys.argv[1:]))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .config import DistillConfig
 from .data import Record
-from .protocol import ProtocolError, workdir
+from .protocol import ProtocolError
 
 
 def _records(params: dict, key: str) -> list[Record]:
@@ -179,3 +179,10 @@ def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Call
         metrics["collapse"] = asdict(verdict)
     emit({"event": "metrics", "metrics": metrics})
     return {"metrics": metrics, "model": str(model_dir)}
+
+
+def workdir(params: dict) -> Path:
+    """The job's output folder: `out_dir` from the params, else `.internalize-run` in the working directory."""
+    path = Path(params.get("out_dir") or Path.cwd() / ".internalize-run")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

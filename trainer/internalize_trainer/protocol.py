@@ -14,10 +14,14 @@ import json
 import sys
 import threading
 import traceback
-from pathlib import Path
+from collections.abc import Callable
 from typing import IO
 
 from . import PROTOCOL_VERSION, __version__
+
+#: What runs a method: (method, params, emit an event, has the job been cancelled?) -> result.
+#: The protocol only moves messages; `jobs.run` is the runner the worker uses, tests may pass their own.
+JobRunner = Callable[[str, dict, Callable[[dict], None], Callable[[], bool]], dict]
 
 METHODS = ("hello", "distill", "evaluate", "score", "suite", "generate", "cancel", "shutdown")
 
@@ -51,7 +55,8 @@ def parse_request(line: str) -> tuple[object, str, dict]:
 class Server:
     """Reads requests, runs one job at a time in a thread, writes responses and events as single lines."""
 
-    def __init__(self, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout):
+    def __init__(self, run: JobRunner, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout):
+        self.run = run
         self.stdin = stdin
         self.stdout = stdout
         self.lock = threading.Lock()
@@ -103,13 +108,11 @@ class Server:
         self.job.start()
 
     def run_job(self, request_id, method: str, params: dict) -> None:
-        from .jobs import run
-
         def emit(event: dict) -> None:
             self.send({**event, "id": request_id})
 
         try:
-            result = run(method, params, emit, self.cancel.is_set)
+            result = self.run(method, params, emit, self.cancel.is_set)
             emit({"event": "done"})
             reply = {"id": request_id, "result": result}
         except Exception as error:  # every failure becomes a message the user can act on
@@ -119,30 +122,3 @@ class Server:
         # Free before answering: a client may send its next request the moment it reads the reply.
         self.busy = False
         self.send(reply)
-
-
-USAGE = """usage:
-  python -m internalize_trainer serve                 JSON lines on stdin/stdout (the extension's worker)
-  python -m internalize_trainer train PARAMS.json     one distillation round; the same params as the distill method.
-                                                      Runs under torchrun / accelerate launch for several processes."""
-
-
-def main(argv: list[str]) -> int:
-    if argv[:1] == ["serve"]:
-        Server().serve()
-        return 0
-    if argv[:1] == ["train"] and len(argv) == 2:
-        from .jobs import run
-
-        params = json.loads(Path(argv[1]).read_text())
-        result = run("distill", params, lambda e: print(json.dumps(e, default=str), file=sys.stderr), lambda: False)
-        print(json.dumps(result, default=str))
-        return 0
-    print(USAGE, file=sys.stderr)
-    return 2
-
-
-def workdir(params: dict) -> Path:
-    path = Path(params.get("out_dir") or Path.cwd() / ".internalize-run")
-    path.mkdir(parents=True, exist_ok=True)
-    return path

@@ -3,6 +3,7 @@ import json
 import torch
 
 from internalize_trainer.generate import TRUNCATION_POLICY, fit_context, generate
+from internalize_trainer.jobs import run
 from internalize_trainer.model import load_model
 from internalize_trainer.protocol import Server
 
@@ -55,9 +56,9 @@ def test_the_generate_method_answers_over_the_protocol_and_warns_about_truncatio
     bad = {"model": str(toy_dir), "messages": [{"role": "robot", "content": "hi"}]}
     lines = [json.dumps({"id": 1, "method": "generate", "params": params}), json.dumps({"id": 2, "method": "generate", "params": bad})]
     out = io.StringIO()
-    server = Server(io.StringIO(lines[0] + "\n"), out)
+    server = Server(run, io.StringIO(lines[0] + "\n"), out)
     server.serve()
-    server = Server(io.StringIO(lines[1] + "\n"), out)
+    server = Server(run, io.StringIO(lines[1] + "\n"), out)
     server.serve()
     replies = [json.loads(line) for line in out.getvalue().splitlines()]
     result = next(r["result"] for r in replies if r.get("id") == 1 and "result" in r)

@@ -1,5 +1,5 @@
 /**
- * The extraction pipeline of DESIGN.md §6: per-trajectory summary → group critique contrasting
+ * The extraction pipeline (docs/ARCHITECTURE.md, "Experience"): per-trajectory summary → group critique contrasting
  * successes and failures of similar tasks → proposed operations against the nearest existing
  * principles only → batch reconciliation → recorded as proposed PoolOps in one transaction.
  * Every model call happens before anything is written, so a failure leaves the store as it was.

@@ -17,6 +17,7 @@ export function describeReport(report: SerializedReport): string {
   if (redacted > 0) parts.push(`${String(redacted)} secrets redacted`);
   if (report.issues.length > 0) parts.push(`${String(report.issues.length)} lines skipped`);
   if (report.errors.length > 0) parts.push(`${String(report.errors.length)} files unreadable`);
+  if (report.empty.length > 0) parts.push(`${String(report.empty.length)} ${report.empty.length === 1 ? 'file' : 'files'} gave nothing`);
   return `${parts.join(', ')} (${report.seconds.toFixed(1)} s)`;
 }
 
@@ -140,6 +141,9 @@ export class CaptureService implements vscode.Disposable {
     }
     if (report.issues.length > 50) this.ctx.log.warn(`… and ${String(report.issues.length - 50)} more skipped lines.`);
     for (const error of report.errors) this.ctx.log.error(error.message);
+    // Every file that gave no trajectory is named with its reason, so nothing is skipped in silence.
+    for (const empty of report.empty.slice(0, 200)) this.ctx.log.warn(`${empty.file}: no trajectory: ${empty.reason}`);
+    if (report.empty.length > 200) this.ctx.log.warn(`… and ${String(report.empty.length - 200)} more files that gave nothing.`);
   }
 
   private async send(job: Job): Promise<SerializedReport> {

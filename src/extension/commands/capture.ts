@@ -9,11 +9,15 @@ async function showResult(ctx: InternalizeContext, capture: CaptureService, what
   capture.logProblems(report);
   const message = `Internalize ${what}: ${describeReport(report)}.`;
   ctx.log.info(message);
-  const problems = report.issues.length + report.errors.length;
+  const problems = report.issues.length + report.errors.length + report.empty.length;
+  // A file the user named that gave nothing is a warning with its reason, not a quiet "0 trajectories".
+  const namedEmpty = report.empty.find((e) => report.emptyTargets.includes(e.file));
   const choice =
     report.errors.length > 0
       ? await vscode.window.showWarningMessage(`${message} ${report.errors[0]?.message ?? ''}`, 'Show Log')
-      : await vscode.window.showInformationMessage(message, ...(problems > 0 ? ['Show Log'] : []));
+      : namedEmpty !== undefined
+        ? await vscode.window.showWarningMessage(`${message} ${namedEmpty.file}: ${namedEmpty.reason}`, 'Show Log')
+        : await vscode.window.showInformationMessage(message, ...(problems > 0 ? ['Show Log'] : []));
   if (choice === 'Show Log') ctx.log.show(true);
 }
 
