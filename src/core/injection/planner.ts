@@ -14,7 +14,7 @@ import type { TextRedactor } from '../experience/pipeline.js';
 import { guardModel } from '../experience/pipeline.js';
 import { textRedactor } from '../experience/textRedaction.js';
 import { createRedactor } from '../redaction/index.js';
-import { dot } from './gemm.js';
+import { dotF32 } from './exactDot.js';
 import { PRINCIPLES_PLACEHOLDER } from './options.js';
 import { rerank, RERANK_MAX } from './rerank.js';
 import { scopeAllows, trajectoryFacts, type EvidenceWorkspaces } from './scope.js';
@@ -102,7 +102,7 @@ export async function planTrajectories(input: PlanManyInput): Promise<InjectionP
   const principleVectors = pool.length === 0 ? new Float32Array(0) : await embed(pool.map(principleEmbeddingText));
   checkVectors(principleVectors, pool.length, dim, 'principles');
   const config = { k: options.k, scoreFloor: options.scoreFloor, mmrLambda: options.mmrLambda };
-  const similarity = (i: number, j: number): number => dot(principleVectors, i * dim, principleVectors, j * dim, dim);
+  const similarity = (i: number, j: number): number => dotF32(principleVectors, i * dim, principleVectors, j * dim, dim);
   const selected = (sel: { index: number; cosine: number; mmr: number }, rerankPosition?: number): SelectedPrinciple => {
     const p = pool[sel.index];
     if (p === undefined) throw new RangeError(`selection index ${String(sel.index)} outside the pool`);

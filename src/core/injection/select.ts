@@ -8,8 +8,9 @@
  * picks up to `k` among those at or above the score floor. Rows from different trajectories can
  * share a call: each row names its own filter mask.
  */
+import { dotArena, type DotArena } from './exactDot.js';
 import type { ScoreKernel } from './gemm.js';
-import { chooseKernel, dot } from './gemm.js';
+import { chooseKernel } from './gemm.js';
 
 /** Why a principle is not allowed for a row. */
 export const ALLOWED = 0;
@@ -221,38 +222,37 @@ const GRAM_MAX = 4096;
 
 /**
  * Principle–principle cosines for MMR. For pools up to EXACT_GRAM_MAX each pair is computed once by
- * the same fixed-order `dot` as the candidates' cosines, so a batch and a single plan agree to the
- * bit. A larger pool in a large batch takes them from the kernel's n × n product (float32, cheap);
- * there MMR values can differ from a single plan in the last bits, and a pick only where two
- * candidates' MMR values tie that closely.
+ * the exact dot (exactDot.ts), so a batch and a single plan agree to the bit. A larger pool in a
+ * large batch takes them from the kernel's n × n product (cheap); there MMR values can differ from a
+ * single plan in the last bits, and a pick only where two candidates' MMR values tie that closely.
  */
-function principleSimilarity(principles: Float32Array, n: number, dim: number, gram: Float32Array | undefined): (i: number, j: number) => number {
+function principleSimilarity(arena: DotArena, n: number, gram: Float32Array | undefined): (i: number, j: number) => number {
   if (n <= EXACT_GRAM_MAX) {
     const memo = new Float64Array(n * n).fill(Number.NaN);
     return (i, j) => {
       const at = i < j ? i * n + j : j * n + i;
       let v = memo[at] ?? Number.NaN;
       if (Number.isNaN(v)) {
-        v = dot(principles, i * dim, principles, j * dim, dim);
+        v = arena.principles(i, j);
         memo[at] = v;
       }
       return v;
     };
   }
   if (gram !== undefined) return (i, j) => gram[i * n + j] ?? 0;
-  return (i, j) => dot(principles, i * dim, principles, j * dim, dim);
+  return (i, j) => arena.principles(i, j);
 }
 
 const CAUSES = ['below-floor', 'internalized', 'scope'] as const;
 
 /**
- * The kernel's candidates with their cosines recomputed by one fixed-order loop, best first. The
- * kernel only decides which principles are candidates; scores and order never depend on which
- * kernel ran or which other states shared the product, so a state gets the same picks whether it
- * is planned alone (preview) or among 60,000 (dataset).
+ * The kernel's candidates with their cosines recomputed by the exact dot, best first. The kernel
+ * only decides which principles are candidates; scores and order never depend on which kernel ran
+ * or which other states shared the product, so a state gets the same picks whether it is planned
+ * alone (preview) or among 60,000 (dataset).
  */
-function exact(candidates: { index: number; score: number }[], states: Float32Array, row: number, principles: Float32Array, dim: number): { index: number; score: number }[] {
-  for (const c of candidates) c.score = dot(states, row * dim, principles, c.index * dim, dim);
+function exact(candidates: { index: number; score: number }[], arena: DotArena, q: number): { index: number; score: number }[] {
+  for (const c of candidates) c.score = arena.state(q, c.index);
   return candidates.sort((a, b) => b.score - a.score || a.index - b.index);
 }
 
@@ -289,8 +289,9 @@ export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
     const onDemand = rows * candidateCount * k;
     const useGram = n > EXACT_GRAM_MAX && n <= GRAM_MAX && onDemand > (kernel.kind === 'onnx' ? (n * n) / 20 : n * n);
     const gram = useGram ? await kernel.scores(input.principles, n, input.principles, n, dim) : undefined;
-    const similarity = principleSimilarity(input.principles, n, dim, gram);
     const blockRows = Math.max(1, input.blockRows ?? Math.max(1, Math.min(4096, Math.floor(8_000_000 / n))));
+    const arena = dotArena(input.principles, n, dim, Math.min(blockRows, rows));
+    const similarity = principleSimilarity(arena, n, gram);
     const allowedHeap = new TopK(candidateCount);
     // The best blocked principles, to report those that would have made the unfiltered top k.
     const blockedHeap = new TopK(k);
@@ -307,16 +308,16 @@ export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
       const count = Math.min(blockRows, rows - r0);
       const scores = await pending;
       if (r0 + blockRows < rows) pending = block(r0 + blockRows);
+      arena.loadStates(input.states, r0, count);
       for (let q = 0; q < count; q++) {
         const mask = input.maskFor?.(r0 + q);
         allowedHeap.reset();
         blockedHeap.reset();
         scanRow(scores, q * n, n, mask, allowedHeap, blockedHeap);
-        const row = r0 + q;
-        const ranked = exact(allowedHeap.entries(), input.states, row, input.principles, dim);
+        const ranked = exact(allowedHeap.entries(), arena, q);
         const eligible = (ranked.at(-1)?.score ?? Infinity) >= config.scoreFloor ? ranked : ranked.filter((c) => c.score >= config.scoreFloor);
         const picks = mmr(eligible, k, config.mmrLambda, similarity, scratch);
-        out.push({ picks, blocked: blockedFor(ranked, exact(blockedHeap.entries(), input.states, row, input.principles, dim), picks, mask, k, config.scoreFloor), candidates: input.keepCandidates === true ? ranked.map((c) => ({ index: c.index, cosine: c.score, mmr: c.score })) : [] });
+        out.push({ picks, blocked: blockedFor(ranked, exact(blockedHeap.entries(), arena, q), picks, mask, k, config.scoreFloor), candidates: input.keepCandidates === true ? ranked.map((c) => ({ index: c.index, cosine: c.score, mmr: c.score })) : [] });
       }
     }
     return out;

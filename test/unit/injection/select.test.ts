@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { dotArena, dotF32 } from '../../../src/core/injection/exactDot.js';
 import { dot, gemmJs, jsKernel, onnxKernel } from '../../../src/core/injection/gemm.js';
 import { ALLOWED, BLOCKED_INTERNALIZED, BLOCKED_SCOPE, mmr, selectBatch, TopK } from '../../../src/core/injection/select.js';
 
@@ -140,5 +141,19 @@ test('picks and cosines do not depend on the kernel or on which states share the
     assert.deepEqual(await selectBatch({ states, rows: 40, principles, n, dim, config, kernel: ort, blockRows: 16 }), loop);
   } finally {
     await ort.dispose();
+  }
+});
+
+test('the WebAssembly dot and its JavaScript stand-in give the same bits', () => {
+  for (const dim of [4, 64, 384]) {
+    const p = unitRows(30, dim, 12 + dim);
+    const s = unitRows(3, dim, 13 + dim);
+    const arena = dotArena(p, 30, dim, 3);
+    arena.loadStates(s, 0, 3);
+    for (let q = 0; q < 3; q++) for (let c = 0; c < 30; c++) assert.equal(arena.state(q, c), dotF32(s, q * dim, p, c * dim, dim));
+    for (let i = 0; i < 30; i++) {
+      assert.equal(arena.principles(i, (i * 7) % 30), dotF32(p, i * dim, p, ((i * 7) % 30) * dim, dim));
+      assert.ok(Math.abs(arena.principles(i, i) - 1) < 1e-5, 'unit vectors');
+    }
   }
 });
