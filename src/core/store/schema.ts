@@ -217,6 +217,41 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       ) WITHOUT ROWID;
     `);
   },
+  // 8: serving — every principles_for_state call (MCP server, language-model tool) with the state it
+  // was asked about (redacted, truncated) and what it returned; the trajectory it was later found in
+  // and the verdict that trajectory's outcome credited (NULL until then, so re-import credits once);
+  // and every helpful/harmful report, so a count can always be traced to the reports behind it.
+  (db) => {
+    db.exec(`
+      CREATE TABLE serve_calls (
+        id            TEXT PRIMARY KEY,
+        at            TEXT NOT NULL,
+        client        TEXT NOT NULL DEFAULT '',
+        target_model  TEXT,
+        workspace     TEXT,
+        state_hash    TEXT NOT NULL,
+        state_text    TEXT NOT NULL,
+        truncated     INTEGER NOT NULL DEFAULT 0,
+        embedder_id   TEXT NOT NULL,
+        results_json  TEXT NOT NULL DEFAULT '[]',
+        trajectory_id TEXT,
+        step_index    INTEGER,
+        credited      TEXT CHECK (credited IN ('helpful','harmful'))
+      );
+      CREATE INDEX serve_calls_by_hash ON serve_calls(state_hash);
+      CREATE INDEX serve_calls_by_trajectory ON serve_calls(trajectory_id);
+      CREATE TABLE principle_feedback (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        principle_id TEXT NOT NULL,
+        verdict      TEXT NOT NULL CHECK (verdict IN ('helpful','harmful')),
+        note         TEXT,
+        call_id      TEXT,
+        origin       TEXT NOT NULL CHECK (origin IN ('agent','outcome')),
+        at           TEXT NOT NULL
+      );
+      CREATE INDEX principle_feedback_by_principle ON principle_feedback(principle_id, seq);
+    `);
+  },
 ];
 
 /**

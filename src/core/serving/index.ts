@@ -1,0 +1,6 @@
+/** Serving principles to running agents: the core the MCP server and the VS Code language-model tool share. */
+export { servePrinciples, MAX_K } from './serve.js';
+export { recordOutcome, type RecordedOutcome } from './outcome.js';
+export { buildState, stateHash, canonicalJson } from './state.js';
+export { poolVersion, warmPool } from './pool.js';
+export { ServingError, type OutcomeInput, type ServedPrinciple, type ServeInput, type ServeResult, type ServeState, type ServeStep, type Verdict } from './types.js';

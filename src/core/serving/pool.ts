@@ -1,0 +1,69 @@
+/**
+ * The accepted pool kept warm for serving: the principles and their vectors as one row-major
+ * matrix, rebuilt only when the pool changes. A call then costs one state embedding and one
+ * matrix-vector product, not a pool read and a cache lookup per principle.
+ *
+ * The pool's version is read from the store at every call (one aggregate over the accepted rows), so
+ * a principle accepted, edited or retired in the editor is served at the next call, by any process.
+ */
+import type { Database } from 'better-sqlite3';
+import { embedCached } from '../embedding/cache.js';
+import type { TextEmbedder } from '../embedding/embedder.js';
+import { principleEmbeddingText } from '../injection/planner.js';
+import type { Principle } from '../principle.js';
+import type { Store } from '../store/index.js';
+import { evidenceWorkspaces } from '../store/injection.js';
+
+export interface WarmPool {
+  readonly version: string;
+  readonly principles: readonly Principle[];
+  /** principles.length × dim, L2-normalized rows. */
+  readonly vectors: Float32Array;
+  readonly evidenceWorkspaces: ReadonlyMap<string, string>;
+}
+
+/**
+ * Changes with any accepted principle's text, `when`, scope or status (saves stamp updated_at; the
+ * count and lengths catch two changes within one millisecond). Helpful/harmful counts are not part
+ * of it: feedback must not cost a rebuild, and the counts are read fresh per call.
+ */
+export function poolVersion(db: Database): string {
+  const row = db
+    .prepare("SELECT count(*) AS n, coalesce(max(updated_at), '') AS at, total(length(text) + length(when_text) + length(scope)) AS chars FROM principles WHERE status = 'accepted'")
+    .get() as { n: number; at: string; chars: number };
+  return `${String(row.n)}|${row.at}|${String(row.chars)}`;
+}
+
+const warm = new WeakMap<Database, Map<string, { pool: WarmPool } | { pending: Promise<WarmPool>; version: string }>>();
+
+/** The warm pool for this store and embedder, rebuilt (vectors through the store's cache) when the version moved. */
+export async function warmPool(store: Store, embedder: TextEmbedder, signal?: AbortSignal): Promise<WarmPool> {
+  const version = poolVersion(store.db);
+  let byEmbedder = warm.get(store.db);
+  if (byEmbedder === undefined) {
+    byEmbedder = new Map();
+    warm.set(store.db, byEmbedder);
+  }
+  const held = byEmbedder.get(embedder.id);
+  if (held !== undefined && 'pool' in held && held.pool.version === version) return held.pool;
+  // Concurrent calls during a rebuild share it instead of embedding the pool twice.
+  if (held !== undefined && 'pending' in held && held.version === version) return held.pending;
+  const cache = byEmbedder;
+  const pending = (async (): Promise<WarmPool> => {
+    const principles = store.principles.list({ status: 'accepted' });
+    const vectors = principles.length === 0 ? new Float32Array(0) : await embedCached(store, embedder, principles.map(principleEmbeddingText), signal);
+    if (vectors.length !== principles.length * embedder.dim) {
+      throw new RangeError(`The embedder returned ${String(vectors.length)} numbers for ${String(principles.length)} principles; expected ${String(principles.length * embedder.dim)}.`);
+    }
+    return { version, principles, vectors: Float32Array.from(vectors), evidenceWorkspaces: evidenceWorkspaces(store, principles) };
+  })();
+  cache.set(embedder.id, { pending, version });
+  try {
+    const pool = await pending;
+    cache.set(embedder.id, { pool });
+    return pool;
+  } catch (error) {
+    cache.delete(embedder.id);
+    throw error;
+  }
+}
