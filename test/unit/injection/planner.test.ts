@@ -190,3 +190,18 @@ test('planning many trajectories at once gives each the plan it gets alone', asy
   assert.ok(many[1]!.steps.some((s) => s.selected.some((p) => p.id === 'P8')), 'the Rust principle is in scope for the Rust run only');
   assert.ok(!many[0]!.steps.some((s) => s.selected.some((p) => p.id === 'P8')));
 });
+
+test('embedCache is used instead of the embedder when given', async () => {
+  const embedder = hashedEmbedder();
+  const cached: string[] = [];
+  const plan = await planTrajectory({
+    trajectory: codingRun(), pool: POOL, internalizedIds: NONE, embedder, options: opts(),
+    embedCache: (texts) => {
+      cached.push(...texts);
+      return hashedEmbedder().embed(texts);
+    },
+  });
+  assert.equal(embedder.seen.length, 0);
+  assert.equal(cached.length, POOL.length + 4);
+  assert.ok(plan.steps.some((s) => s.selected.length > 0));
+});

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { languagesIn, scopeAllows, trajectoryFacts } from '../../../src/core/injection/scope.js';
-import { internalizedIds } from '../../../src/core/store/injection.js';
+import { join } from 'node:path';
+import { evidenceWorkspaces, internalizedIds } from '../../../src/core/store/injection.js';
 import { openStore } from '../../../src/core/store/index.js';
 import { codingRun, principle, step, trajectory } from './helpers.js';
 
@@ -39,6 +40,20 @@ test('internalizedIds follows the target model and the latest score', () => {
     store.scores.save(3, [score('P2', false)]);
     assert.deepEqual([...internalizedIds(store, 'smollm2-135m-instruct')].sort(), ['P1'], 'P2 was forgotten in iteration 3; P3 was internalized only by another model');
     assert.deepEqual([...internalizedIds(store, 'qwen')], []);
+  } finally {
+    store.close();
+  }
+});
+
+test('evidenceWorkspaces reads the workspaces of workspace-scoped principles\' evidence', async () => {
+  const { importPaths } = await import('../../../src/core/capture/index.js');
+  const { createRedactor } = await import('../../../src/core/redaction/index.js');
+  const store = openStore(':memory:');
+  try {
+    await importPaths(store, await createRedactor(), [join(__dirname, '..', '..', 'fixtures', 'cline')]);
+    const id = store.trajectories.list({})[0]?.id ?? '';
+    const pool = [principle('P1', 'x', 'workspace', { evidence: [{ trajectoryId: id }, { trajectoryId: 'codex:missing' }] }), principle('P2', 'y', 'global', { evidence: [{ trajectoryId: id }] })];
+    assert.deepEqual([...evidenceWorkspaces(store, pool)], [[id, '/home/dev/utils-lib']]);
   } finally {
     store.close();
   }
