@@ -11,6 +11,7 @@ import { UsageError, wantsHelp } from './args.js';
 import { importCommand } from './commands/import.js';
 import { exportCommand } from './commands/export.js';
 import { listCommand } from './commands/list.js';
+import { mcpCommand } from './commands/mcp.js';
 import { mineCommand } from './commands/mine.js';
 import { poolCommand } from './commands/pool.js';
 import { previewCommand } from './commands/preview.js';
@@ -19,7 +20,7 @@ import { resetStoreCommand } from './commands/resetStore.js';
 import type { CliIo, Command } from './context.js';
 
 /** Every subcommand, in the order `internalize --help` lists them. */
-export const COMMANDS: readonly Command[] = [importCommand, listCommand, mineCommand, poolCommand, previewCommand, exportCommand, resetStoreCommand, rescanSecretsCommand];
+export const COMMANDS: readonly Command[] = [importCommand, listCommand, mineCommand, poolCommand, previewCommand, exportCommand, mcpCommand, resetStoreCommand, rescanSecretsCommand];
 
 function help(io: CliIo): void {
   io.out('Usage: internalize <command> [options]\n\nCommands:\n');

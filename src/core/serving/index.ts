@@ -4,3 +4,4 @@ export { recordOutcome, type RecordedOutcome } from './outcome.js';
 export { buildState, stateHash, canonicalJson } from './state.js';
 export { poolVersion, warmPool } from './pool.js';
 export { ServingError, type OutcomeInput, type ServedPrinciple, type ServeInput, type ServeResult, type ServeState, type ServeStep, type Verdict } from './types.js';
+export { learnFromUse, isServeToolCall, type LearnReport } from './learn.js';
