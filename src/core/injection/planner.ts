@@ -2,8 +2,9 @@
  * The injection planner: for one trajectory and one pool, which principles go where. Step-wise, each
  * decision state gets the few principles that fit it (embedding top-k with MMR, optionally re-ranked
  * by a language model); global, the pool (or its task top-k) goes once into the system prompt.
- * Everything that plans — the preview, the CLI, the dataset builder, serving — calls planTrajectory,
- * so the same trajectory, pool and options give the same plan everywhere.
+ * Everything that plans — the preview, the CLI, the dataset builder, serving — calls planTrajectory
+ * (or planTrajectories, its batched form), so the same trajectory, pool and options give the same
+ * plan everywhere.
  */
 import type { TextEmbedder } from '../embedding/embedder.js';
 import type { LanguageModel } from '../llm/languageModel.js';
@@ -59,10 +60,6 @@ export function renderBlock(template: string, principles: readonly { id: string;
   return template.split(PRINCIPLES_PLACEHOLDER).join(list);
 }
 
-function scopeLabel(p: Principle): string {
-  return p.scope;
-}
-
 /** Plans one trajectory: planTrajectories with one element, so both give the same answer for the same state. */
 export async function planTrajectory(input: PlanInput): Promise<InjectionPlan> {
   const [plan] = await planTrajectories({ ...input, trajectories: [input.trajectory] });
@@ -106,7 +103,7 @@ export async function planTrajectories(input: PlanManyInput): Promise<InjectionP
   const selected = (sel: { index: number; cosine: number; mmr: number }, rerankPosition?: number): SelectedPrinciple => {
     const p = pool[sel.index];
     if (p === undefined) throw new RangeError(`selection index ${String(sel.index)} outside the pool`);
-    return { id: p.id, text: p.text, reason: { cosine: sel.cosine, mmr: sel.mmr, scope: scopeLabel(p), ...(rerankPosition === undefined ? {} : { rerankPosition }) } };
+    return { id: p.id, text: p.text, reason: { cosine: sel.cosine, mmr: sel.mmr, scope: p.scope, ...(rerankPosition === undefined ? {} : { rerankPosition }) } };
   };
   const excluded = (row: RowSelection): ExcludedPrinciple[] => row.blocked.map((b) => ({ id: pool[b.index]?.id ?? '', cause: b.cause, cosine: b.cosine }));
   const base = (trajectory: Trajectory) => ({

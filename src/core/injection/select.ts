@@ -215,32 +215,27 @@ function scanRow(scores: Float32Array, base: number, n: number, mask: Uint8Array
   }
 }
 
-/** Up to this pool size MMR's principle–principle cosines are exact and remembered (a few hundred principles: every real pool). */
-const EXACT_GRAM_MAX = 512;
-/** Up to this pool size a large batch takes them from one n × n product instead (n² floats: 64 MiB at 4,096). */
-const GRAM_MAX = 4096;
+/** Up to this pool size MMR's principle–principle cosines may be remembered (n² floats: 64 MiB at 4,096). */
+const MEMO_MAX = 4096;
 
 /**
- * Principle–principle cosines for MMR. For pools up to EXACT_GRAM_MAX each pair is computed once by
- * the exact dot (exactDot.ts), so a batch and a single plan agree to the bit. A larger pool in a
- * large batch takes them from the kernel's n × n product (cheap); there MMR values can differ from a
- * single plan in the last bits, and a pick only where two candidates' MMR values tie that closely.
+ * Principle–principle cosines for MMR, by the exact dot (exactDot.ts) like the candidates' cosines,
+ * so a batch and a single plan agree to the bit. Each pair is remembered once computed when the pool
+ * is small or the batch is large enough to ask for the same pairs again.
  */
-function principleSimilarity(arena: DotArena, n: number, gram: Float32Array | undefined): (i: number, j: number) => number {
-  if (n <= EXACT_GRAM_MAX) {
-    const memo = new Float64Array(n * n).fill(Number.NaN);
-    return (i, j) => {
-      const at = i < j ? i * n + j : j * n + i;
-      let v = memo[at] ?? Number.NaN;
-      if (Number.isNaN(v)) {
-        v = arena.principles(i, j);
-        memo[at] = v;
-      }
-      return v;
-    };
-  }
-  if (gram !== undefined) return (i, j) => gram[i * n + j] ?? 0;
-  return (i, j) => arena.principles(i, j);
+function principleSimilarity(arena: DotArena, n: number, remember: boolean): (i: number, j: number) => number {
+  if (!remember) return (i, j) => arena.principles(i, j);
+  // The exact dot's results are float32 values, so a Float32Array keeps them whole.
+  const memo = new Float32Array(n * n).fill(Number.NaN);
+  return (i, j) => {
+    const at = i < j ? i * n + j : j * n + i;
+    let v = memo[at] ?? Number.NaN;
+    if (Number.isNaN(v)) {
+      v = arena.principles(i, j);
+      memo[at] = v;
+    }
+    return v;
+  };
 }
 
 const CAUSES = ['below-floor', 'internalized', 'scope'] as const;
@@ -284,14 +279,10 @@ export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
   const kernel = input.kernel ?? owned;
   if (kernel === undefined) throw new Error('no score kernel');
   try {
-    // Past the exact range, one n × n product pays once the rows would otherwise ask for more dot
-    // products than it has (the onnxruntime product costs about a twentieth of the loop's per multiply-add).
-    const onDemand = rows * candidateCount * k;
-    const useGram = n > EXACT_GRAM_MAX && n <= GRAM_MAX && onDemand > (kernel.kind === 'onnx' ? (n * n) / 20 : n * n);
-    const gram = useGram ? await kernel.scores(input.principles, n, input.principles, n, dim) : undefined;
     const blockRows = Math.max(1, input.blockRows ?? Math.max(1, Math.min(4096, Math.floor(8_000_000 / n))));
     const arena = dotArena(input.principles, n, dim, Math.min(blockRows, rows));
-    const similarity = principleSimilarity(arena, n, gram);
+    const remember = n <= MEMO_MAX && (n <= 1024 || rows * candidateCount * k >= (n * n) / 8);
+    const similarity = principleSimilarity(arena, n, remember);
     const allowedHeap = new TopK(candidateCount);
     // The best blocked principles, to report those that would have made the unfiltered top k.
     const blockedHeap = new TopK(k);
