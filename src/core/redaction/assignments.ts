@@ -35,6 +35,8 @@ export function isSecretKey(key: string): boolean {
   const w = words(key);
   const last = w[w.length - 1];
   if (last === undefined || NOT_SECRET_WORD.test(last)) return false;
+  // public_key, publicToken, publishableKey: published on purpose.
+  if (w.some((x) => x === 'public' || x === 'publishable')) return false;
   if (SECRET_WORD.test(last)) return true;
   if (last === 'key' || last === 'keys') return w.length >= 2 && KEY_QUALIFIER.test(w[w.length - 2] ?? '');
   // secret_key_base, password_confirmation: a secret word anywhere, and the last word not about it.
@@ -48,6 +50,7 @@ const PLACEHOLDER = [
   /^%[^%]+%$/u,
   /^\{\{.*\}\}$/u,
   /^<[^>]*>$/u,
+  /^\{[\w.]*[}(]/u, // {SumoAccessKey}, {base64(user:password)}: a template, not its value
   /^\[REDACTED/u,
   /^(.)\1*$/u, // xxxxxx, ******
   /^(?:null|none|nil|true|false|undefined|empty|required|optional|string|str|bytes|redacted|hidden|masked|secret|password|token|changeme|example)$/iu,
@@ -63,6 +66,8 @@ function isSecretValue(value: string, quoted: boolean): boolean {
   if (PLACEHOLDER.some((p) => p.test(value))) return false;
   if (/^(?:\/|\.\.?\/|~\/|[A-Za-z]:\\|https?:\/\/)/u.test(value)) return false;
   if (/^\d{1,5}$/u.test(value)) return false;
+  // A package and its version (`jjwt-jackson-0.11.2`, as in io.jsonwebtoken:jjwt-jackson-0.11.2).
+  if (/^[a-z][a-z0-9]*(?:[-_.][a-z][a-z0-9]*)*[-_@]v?\d+(?:\.\d+)+(?:[-.+][0-9A-Za-z.]+)?$/u.test(value)) return false;
   if (!quoted) {
     // Code, not a literal: identifiers, member access, calls, subscripts, type names.
     if (/^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)*(?:\(.*|\[.*)?$/u.test(value) && !/\d/u.test(value)) return false;

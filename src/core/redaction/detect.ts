@@ -6,6 +6,7 @@
 import { assignmentFindings, urlCredentialFindings } from './assignments.js';
 import { highEntropyFindings } from './entropy.js';
 import type { Finding } from './finding.js';
+import { isPlaceholder } from './placeholder.js';
 import { loadRuleSet, type RuleSet } from './rules.js';
 
 export interface DetectOptions {
@@ -47,6 +48,14 @@ export function ruleSet(): RuleSet {
   return shared;
 }
 
+/**
+ * Whether a span holds no secret: a placeholder, or what gitleaks' global allowlist lets through.
+ * Applied to the context and entropy detectors and to secretlint, whose rules have no entropy floor.
+ */
+export function isNotSecret(span: string): boolean {
+  return isPlaceholder(span) || ruleSet().globallyAllowed(span);
+}
+
 /** A detector over plain text with the given entropy settings. */
 export function createDetector(options: DetectOptions = {}): Detect {
   const rules = ruleSet();
@@ -54,9 +63,13 @@ export function createDetector(options: DetectOptions = {}): Detect {
   const threshold = options.entropyThreshold ?? 4.3;
   return (text) => {
     if (text.length < 8) return [];
+    // A provider rule's own entropy floor and allowlists stand (gitleaks counts the all-zero
+    // `AGE-SECRET-KEY-1QQQ…` as a key); the placeholder check is for the detectors that know a
+    // secret only by where it stands or by how random it looks.
     const out = rules.find(text).map((f) => expandToToken(text, f));
-    out.push(...assignmentFindings(text), ...urlCredentialFindings(text));
-    if (text.length >= minLength) out.push(...highEntropyFindings(text, minLength, threshold));
+    const byContext = [...assignmentFindings(text), ...urlCredentialFindings(text)];
+    if (text.length >= minLength) byContext.push(...highEntropyFindings(text, minLength, threshold));
+    for (const f of byContext) if (!isNotSecret(text.slice(f.start, f.end))) out.push(f);
     return out;
   };
 }

@@ -17,10 +17,23 @@ function isEdgeSeparator(c: number): boolean {
 // Segments a person would write: words, acronyms, camelCase, numbers, version-like suffixes.
 const WORDLIKE = /^(?:[a-z]+|[A-Z][a-z]+|[A-Z]+|\d+|[a-z]+\d{1,3}|[vV]\d+|[a-z]+(?:[A-Z][a-z]+)+\d{0,3}|(?:[A-Z][a-z]+)+\d{0,3}|[A-Z]+(?:[A-Z][a-z]+)+|[A-Z]{2,}\d{1,3})$/u;
 
-/** Characters of the token in segments that are not word-like: the part that looks random. */
+// Capitalised words of four letters or more inside a segment (`SponsoredProductsRemoteRHFSearch`):
+// a random base62 string holds few, an identifier is mostly made of them.
+const INNER_WORD = /[A-Z][a-z]{3,}/gu;
+
+/**
+ * Characters of the token in segments that are not word-like: the part that looks random. A
+ * single-case hex segment is a digest (a file's MD5 in its name), which the whole-token hex test
+ * already lets through; the words inside a camelCase identifier do not count either.
+ */
 function randomChars(token: string): number {
   let n = 0;
-  for (const segment of token.split(/[-_/.+=]/u)) if (segment.length > 0 && !WORDLIKE.test(segment)) n += segment.length;
+  for (const segment of token.split(/[-_/.+=]/u)) {
+    if (segment.length === 0 || WORDLIKE.test(segment) || /^(?:[0-9a-f]+|[0-9A-F]+)$/u.test(segment)) continue;
+    let words = 0;
+    for (const w of segment.matchAll(INNER_WORD)) words += w[0].length;
+    n += segment.length - words;
+  }
   return n;
 }
 
@@ -51,11 +64,14 @@ function publicPemBlocks(text: string): [number, number][] {
 
 /**
  * Public keys and certificates look random but are published on purpose: an OpenSSH public key
- * line, or base64 inside a PEM block that is not a private key (private keys are the rules' job).
+ * line, base64 inside a PEM block that is not a private key (private keys are the rules' job), or a
+ * value assigned to a name that calls it public.
  */
 function isPublicMaterial(text: string, start: number, pem: () => [number, number][]): boolean {
   const lead = text.slice(Math.max(0, start - 40), start);
   if (/(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)\s+$/u.test(lead)) return true;
+  // Assigned to a name that says so: public_key = "…", publishableKey: '…'.
+  if (/(?:^|[^A-Za-z])(?:public|publishable)[\w-]*["']?\s*(?:=>|:=|[:=])\s*["'`]?$/iu.test(lead)) return true;
   return pem().some(([b, e]) => b < start && start < e);
 }
 

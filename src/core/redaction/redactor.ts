@@ -7,7 +7,7 @@
  */
 import type { Observation, Step, ToolCall, Trajectory } from '../trajectory.js';
 import { ASSIGNMENT_RULE, AUTH_HEADER_RULE, URL_CREDENTIAL_RULE } from './assignments.js';
-import { createDetector, expandToToken, type DetectOptions } from './detect.js';
+import { createDetector, expandToToken, isNotSecret, type DetectOptions } from './detect.js';
 import { HIGH_ENTROPY_RULE } from './entropy.js';
 import type { Finding } from './finding.js';
 
@@ -41,12 +41,20 @@ export interface Redactor {
 const SECRETLINT_HINT =
   /AKIA|ASIA|A3T|ABIA|ACCA|(?:SECRET|[Ss]ecret)_?(?:ACCESS|[Aa]ccess)|(?:ACCOUNT|[Aa]ccount)_?(?:ID|[Ii]d)|AIza|private_key|PRIVATE KEY|service_account|gh[pousr]_|github_pat_|xox|hooks\.slack\.com|sk-|T3BlbkFJ|npm_|_authToken|:\/\/[^\s/:@]+:[^\s/@]+@|SG\.|shp(?:at|ss|ca|pa)_|lin_api_|ops_/u;
 
+// The preset's Slack rule takes any `xox?-word-word` (`xoxb-abcdef-abcdef`, a `2018-250-xoxo-…jpg`
+// file name); gitleaks' eight Slack rules know each token kind's published shape and find every
+// Slack token of both test sets, so that rule's findings are dropped. (secretlint 10 ignores
+// `disabled` on a rule inside a preset, so it is filtered here rather than configured off.)
+const LEFT_OUT = new Set([`${RULE_PREFIX}slack`]);
+
 async function loadSecretlint(): Promise<Lint> {
   const [{ lintSource }, { creator }] = await Promise.all([import('@secretlint/core'), import('@secretlint/secretlint-rule-preset-recommend')]);
   const config = { rules: [{ id: '@secretlint/secretlint-rule-preset-recommend', rule: creator }] };
   return async (content: string) => {
     const result = await lintSource({ source: { filePath: 'trajectory.txt', content, contentType: 'text' }, options: { config, noPhysicFilePath: true } });
-    return result.messages.map((m) => ({ start: m.range[0], end: m.range[1], rule: m.ruleId.startsWith(RULE_PREFIX) ? m.ruleId.slice(RULE_PREFIX.length) : m.ruleId }));
+    return result.messages
+      .filter((m) => !LEFT_OUT.has(m.ruleId))
+      .map((m) => ({ start: m.range[0], end: m.range[1], rule: m.ruleId.startsWith(RULE_PREFIX) ? m.ruleId.slice(RULE_PREFIX.length) : m.ruleId }));
   };
 }
 
@@ -193,7 +201,9 @@ export async function createRedactor(options: RedactorOptions = {}): Promise<Red
           const piece = pieces[entry.index] ?? '';
           const start = f.start - entry.offset;
           const end = Math.min(f.end - entry.offset, piece.length);
-          if (start >= 0 && end > start) add(entry.index, expandToToken(piece, { start, end, rule: f.rule }));
+          if (start < 0 || end <= start) continue;
+          const widened = expandToToken(piece, { start, end, rule: f.rule });
+          if (!isNotSecret(piece.slice(widened.start, widened.end))) add(entry.index, widened);
         }
         batch = [];
         parts = [];

@@ -123,6 +123,8 @@ export interface RuleSet {
   /** Rule ids left out of the data with the reason (path-only rules, say), for reports. */
   readonly skipped: readonly { readonly id: string; readonly reason: string }[];
   find(text: string): Finding[];
+  /** Whether gitleaks' global allowlist lets this secret through (`true`, `${VAR}`, `{{ x }}`, a path…), whichever detector found it. */
+  globallyAllowed(secret: string): boolean;
 }
 
 export function loadRuleSet(): RuleSet {
@@ -173,9 +175,11 @@ export function loadRuleSet(): RuleSet {
   const keywordPattern = new RegExp(keywords.map(escapeRegExp).join('|'), 'g');
   const skipped = files.flatMap(([, f]) => f.skipped);
 
+  const secretGlobals = globals.filter((a) => a.target === 'secret');
   return {
     size: rules.length,
     skipped,
+    globallyAllowed: (secret) => secretGlobals.some((a) => allowed(a, secret, secret, secret)),
     find(text) {
       const wake = new Set<number>(always);
       const lower = text.toLowerCase();
