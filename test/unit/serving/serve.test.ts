@@ -138,9 +138,10 @@ test('feedback moves the counts, is kept with its note, and breaks near ties; an
   assert.deepEqual(after.principles.map((p) => p.id), ['P21', 'P20']);
   assert.match(after.principles[0]?.why ?? '', /reported helpful 1, harmful 0/u);
   const kept = new ServeCallRepository(store.db).feedback('P21');
-  assert.equal(kept.length, 1);
-  assert.equal(kept[0]?.note, 'checked ssh first; it was down');
-  assert.equal(kept[0]?.callId, before.callId);
+  const [entry] = kept;
+  assert.ok(entry !== undefined && kept.length === 1);
+  assert.equal(entry.note, 'checked ssh first; it was down');
+  assert.equal(entry.callId, before.callId);
   assert.throws(() => recordOutcome(store, { principleId: 'P404', verdict: 'helpful' }), (e: unknown) => e instanceof ServingError && /No principle "P404".*accepted ones include P1/u.test(e.message));
   assert.throws(() => recordOutcome(store, { principleId: 'P1', verdict: 'helpful', callId: 'nope' }), /No principles_for_state call "nope"/u);
   assert.equal(store.principles.get('P1')?.helpful, 0, 'a refused report changes nothing');
