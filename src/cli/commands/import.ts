@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { captureInParallel, defaultLocations, importPathsInParallel, type IngestReport } from '../../core/capture/index.js';
+import { learnFromUse } from '../../core/serving/learn.js';
 import { openStore } from '../../core/store/index.js';
 import { parseArgs, UsageError } from '../args.js';
 import { databasePath, type CliIo, type Command } from '../context.js';
@@ -49,6 +50,8 @@ export const importCommand: Command = {
       const report = auto
         ? await captureInParallel(store, defaultLocations({ platform: process.platform, home: io.env.HOME ?? homedir(), env: io.env, workspaceFolders: [io.cwd] }))
         : await importPathsInParallel(store, args.positionals.map((p) => resolve(io.cwd, p)));
+      // Runs that called the MCP tool credit what it served (once per logged call, src/core/serving/learn.ts).
+      if (report.trajectories > 0) learnFromUse(store);
       const seconds = (performance.now() - started) / 1000;
       if (args.flags.has('json')) io.out(`${JSON.stringify({ ...report, errors: report.errors.map((e) => ({ file: e.file, code: e.code, message: e.message })), seconds })}\n`);
       else summarize(report, seconds, io);

@@ -14,6 +14,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { captureInParallel, createRedactor, importPathsInParallel, isParseWorker, type IngestReport, type Redactor } from '../../core/capture/index.js';
+import { learnFromUse } from '../../core/serving/learn.js';
 import { openStore, type Store } from '../../core/store/index.js';
 import { deserializeLocation, type CaptureRequest, type CaptureResponse, type SerializedReport } from './messages.js';
 
@@ -50,6 +51,14 @@ async function handle(request: CaptureRequest): Promise<CaptureResponse> {
       request.type === 'capture'
         ? await captureInParallel(s, request.locations.map(deserializeLocation), { script: __filename, localRedactor: () => (redactor ??= createRedactor()) })
         : await importPathsInParallel(s, request.paths, { script: __filename });
+    // Runs that called the MCP tool credit what it served; a failure here must not fail the capture.
+    if (report.trajectories > 0) {
+      try {
+        learnFromUse(s);
+      } catch {
+        // The next capture tries again: nothing is linked until its transaction commits.
+      }
+    }
     return { type: 'done', id: request.id, report: serialize(report, (performance.now() - started) / 1000) };
   } catch (error) {
     return { type: 'failed', id: request.id, message: error instanceof Error ? error.message : String(error) };
