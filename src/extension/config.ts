@@ -123,6 +123,11 @@ export const config = {
     const value = section().get<unknown>('embedding.threads');
     return typeof value === 'number' && Number.isInteger(value) && value > 0 ? Math.min(value, 64) : undefined;
   },
+  /** The model of the agent calling the language-model tool; principles internalized into it are not served. Empty: unknown. */
+  servingTargetModel(): string {
+    const value = section().get<unknown>('serving.targetModel');
+    return typeof value === 'string' ? value.trim() : '';
+  },
   llmProvider(): LlmProvider {
     return oneOf(section().get<unknown>('llm.provider'), ['auto', 'vscode-lm', 'openai-compatible', 'local'], 'auto');
   },

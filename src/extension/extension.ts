@@ -5,6 +5,7 @@ import { registerAboutCommands } from './commands/about.js';
 import { registerCaptureCommands } from './commands/capture.js';
 import { registerDistillCommands } from './commands/distill.js';
 import { registerExportCommand } from './commands/exportPrinciples.js';
+import { registerInstallMcpCommands } from './commands/installMcpServer.js';
 import { registerPreviewInjectionCommand } from './commands/previewInjection.js';
 import { registerPrincipleCommands } from './commands/principles.js';
 import { registerRedactCommands } from './commands/redact.js';
@@ -13,9 +14,11 @@ import { registerSummarizeCommand } from './commands/summarize.js';
 import { registerTrajectoryCommands } from './commands/trajectories.js';
 import { config } from './config.js';
 import { InternalizeContext } from './context.js';
+import { windowEmbedder } from './embedder.js';
 import { describeError } from './errors.js';
 import { localModelProvider } from './llm/local.js';
 import { registerModelCommands } from './llm/models.js';
+import { registerLanguageModelTools, registerToolTestCommand } from './serving/lmTool.js';
 import { registerViews } from './views/register.js';
 import { registerPoolCommands } from './webviews/poolsPanel.js';
 
@@ -39,6 +42,9 @@ export function activate(extension: vscode.ExtensionContext): void {
   registerPoolCommands(context);
   registerModelCommands(context);
   registerPreviewInjectionCommand(context);
+  registerLanguageModelTools(context, windowEmbedder(context));
+  registerToolTestCommand(context);
+  registerInstallMcpCommands(context);
   context.push(
     config.onDidChange((event) => {
       if (!event.affectsConfiguration('internalize.store.path')) return;

@@ -1,0 +1,138 @@
+/**
+ * The principles as VS Code language-model tools, so Copilot agent mode (and any extension's agent)
+ * gets them with no setup: the same contract as the MCP server's tools, answered by the same
+ * serving core (servePrinciples / recordOutcome) over the extension's own store.
+ */
+import * as vscode from 'vscode';
+import type { TextEmbedder } from '../../core/embedding/embedder.js';
+import { recordOutcome, servePrinciples, ServingError, type ServeResult } from '../../core/serving/index.js';
+import { StoreError } from '../../core/store/index.js';
+import { config } from '../config.js';
+import type { InternalizeContext } from '../context.js';
+import { describeError } from '../errors.js';
+import { parseOutcomeInput, parsePrinciplesInput, ToolInputError, type PrinciplesRequest } from './toolInput.js';
+
+export const LM_TOOL_PRINCIPLES = 'internalize_principles_for_state';
+export const LM_TOOL_OUTCOME = 'internalize_report_principle_outcome';
+/** Who asked, in the serve call log (the MCP server logs the MCP client's name instead). */
+export const LM_TOOL_CLIENT = 'vscode-lm-tool';
+
+/** The answer as a model reads it: a numbered list it can quote ids from, as the MCP tool answers. */
+export function renderServeResult(result: ServeResult): string {
+  const lines: string[] = [];
+  if (result.principles.length > 0) {
+    lines.push(`Principles for this state (callId ${result.callId}):`);
+    result.principles.forEach((p, i) => {
+      lines.push(`${String(i + 1)}. [${p.id}] ${p.text.replace(/\s+/gu, ' ').trim()}`);
+      lines.push(`   score ${p.score.toFixed(3)}: ${p.why}`);
+    });
+    lines.push(`Apply what fits; report with ${LM_TOOL_OUTCOME} (id, helpful|harmful, callId).`);
+  }
+  if (result.message !== undefined) lines.push(result.message);
+  if (result.truncated) lines.push('(The state was longer than the budget: long outputs were cut from the middle and older steps left out.)');
+  return lines.join('\n');
+}
+
+function textResult(text: string): vscode.LanguageModelToolResult {
+  return new vscode.LanguageModelToolResult([new vscode.LanguageModelTextPart(text)]);
+}
+
+/** The serving call, in one place: what both the tool and its e2e command go through. */
+export async function servePrinciplesForTool(ctx: InternalizeContext, embedder: () => Promise<TextEmbedder>, request: PrinciplesRequest, signal?: AbortSignal): Promise<ServeResult> {
+  const store = ctx.getStore();
+  const configured = config.servingTargetModel();
+  const targetModel = request.model ?? (configured === '' ? undefined : configured);
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const workspace = request.workspace ?? folder;
+  return servePrinciples({
+    store,
+    embedder: await embedder(),
+    state: request.state,
+    ...(request.k === undefined ? {} : { k: request.k }),
+    ...(targetModel === undefined ? {} : { targetModel }),
+    ...(workspace === undefined ? {} : { workspace }),
+    client: LM_TOOL_CLIENT,
+    ...(signal === undefined ? {} : { signal }),
+  });
+}
+
+function abortSignal(token: vscode.CancellationToken): AbortSignal {
+  const controller = new AbortController();
+  if (token.isCancellationRequested) controller.abort();
+  else
+    token.onCancellationRequested(() => {
+      controller.abort();
+    });
+  return controller.signal;
+}
+
+/**
+ * A failure the model can act on is its answer (bad input, no store yet, an unknown id); anything
+ * else is a bug, logged with its stack. Tools report failures by throwing: VS Code hands the message
+ * to the model.
+ */
+function failure(ctx: InternalizeContext, tool: string, error: unknown): never {
+  if (error instanceof ToolInputError || error instanceof ServingError || error instanceof StoreError) throw new Error(error.message);
+  ctx.log.error(`${tool} failed: ${describeError(error)}`);
+  if (error instanceof Error && error.stack !== undefined) ctx.log.debug(error.stack);
+  throw new Error(`Internalize could not answer: ${describeError(error)}`);
+}
+
+/** Registers both tools; `embedder` is the window's (resolved on first use). */
+export function registerLanguageModelTools(ctx: InternalizeContext, embedder: () => Promise<TextEmbedder>): void {
+  ctx.push(
+    vscode.lm.registerTool<unknown>(LM_TOOL_PRINCIPLES, {
+      prepareInvocation: () => ({ invocationMessage: 'Finding the principles that fit this state' }),
+      async invoke(options, token) {
+        try {
+          const request = parsePrinciplesInput(options.input);
+          const result = await servePrinciplesForTool(ctx, embedder, request, abortSignal(token));
+          ctx.log.info(`${LM_TOOL_PRINCIPLES}: ${String(result.principles.length)} of ${String(result.poolSize)} principles served (call ${result.callId})${result.internalized.length > 0 ? `, ${String(result.internalized.length)} left out as internalized` : ''}`);
+          if (result.principles.length > 0) ctx.notify('principles');
+          return textResult(renderServeResult(result));
+        } catch (error) {
+          return failure(ctx, LM_TOOL_PRINCIPLES, error);
+        }
+      },
+    }),
+    vscode.lm.registerTool<unknown>(LM_TOOL_OUTCOME, {
+      prepareInvocation: (options) => {
+        const input = options.input as { id?: unknown; verdict?: unknown } | undefined;
+        return { invocationMessage: `Recording that ${typeof input?.id === 'string' ? input.id : 'a principle'} was ${typeof input?.verdict === 'string' ? input.verdict : 'used'}` };
+      },
+      invoke(options) {
+        try {
+          const outcome = parseOutcomeInput(options.input);
+          const recorded = recordOutcome(ctx.getStore(), outcome);
+          ctx.notify('principles');
+          return textResult(`Recorded: ${recorded.principleId} ${outcome.verdict} (now helpful ${String(recorded.helpful)}, harmful ${String(recorded.harmful)}).`);
+        } catch (error) {
+          return failure(ctx, LM_TOOL_OUTCOME, error);
+        }
+      },
+    }),
+  );
+}
+
+/**
+ * For the end-to-end suite only (INTERNALIZE_E2E=1 when the editor starts): a palette command that
+ * calls the principles tool through `vscode.lm.invokeTool`, the way Copilot does, and shows the
+ * answer in a notification the test reads. Without the variable it is neither shown nor registered.
+ */
+export function registerToolTestCommand(ctx: InternalizeContext): void {
+  if (process.env.INTERNALIZE_E2E !== '1') return;
+  void vscode.commands.executeCommand('setContext', 'internalize.e2e', true);
+  ctx.push(
+    vscode.commands.registerCommand('internalize.e2e.invokePrinciplesTool', async () => {
+      const text = await vscode.window.showInputBox({ prompt: 'Describe the situation (sent as the tool input "text")', ignoreFocusOut: true });
+      if (text === undefined) return;
+      try {
+        const result = await vscode.lm.invokeTool(LM_TOOL_PRINCIPLES, { input: { text, k: 3 }, toolInvocationToken: undefined });
+        const answer = result.content.map((part) => (part instanceof vscode.LanguageModelTextPart ? part.value : '')).join('');
+        void vscode.window.showInformationMessage(`Principles tool: ${answer.replace(/\s*\n\s*/gu, ' ⏎ ')}`);
+      } catch (error) {
+        void vscode.window.showErrorMessage(`Principles tool failed: ${describeError(error)}`);
+      }
+    }),
+  );
+}
