@@ -113,7 +113,9 @@ function readValue(text: string, i: number, toEnd = false): { start: number; end
   }
   let j = i;
   const stop = toEnd ? /\s/u : /[\s'"`,;&)}\]<>]/u;
-  while (j < text.length && !stop.test(text[j] ?? ' ')) j++;
+  // In JSON-encoded text (a tool's output inside a log line) `\n`, `\r` and `\t` are the line's
+  // whitespace: `signature: scroll_up\n\nscroll_down:` ends at the first `\n`.
+  while (j < text.length && !stop.test(text[j] ?? ' ') && !(text[j] === '\\' && /[nrt]/u.test(text[j + 1] ?? ''))) j++;
   // A trailing escaped newline or quote from JSON-escaped text is not part of the value.
   while (j > i && text[j - 1] === '\\') j--;
   if (j === i) return undefined;

@@ -40,4 +40,19 @@ describe('placeholders', () => {
     // A real key under the same name is still found.
     assert.ok(detect(`api_key = "${random(40, 5)}"`).length > 0);
   });
+
+  it('reads a JSON-escaped line break as the end of a bare value (SWE-agent command docs in a .traj)', () => {
+    const detect = createDetector();
+    // As in test/fixtures/swe-agent/*.traj: a tool's docs, JSON-encoded inside the log line.
+    assert.deepEqual(detect('moves the window down 100 lines\\n  signature: scroll_up\\n\\nscroll_down:\\n'), []);
+    const secret = random(24, 9) + '9';
+    const line = `{"config": "API_TOKEN=${secret}\\nDEBUG=true"}`;
+    const found = detect(line);
+    assert.ok(found.length > 0, 'the token is found');
+    assert.deepEqual(
+      found.map((f) => line.slice(f.start, f.end)),
+      found.map(() => secret),
+      'the value stops at the escaped newline',
+    );
+  });
 });
