@@ -19,6 +19,11 @@ export interface ScoreKernel {
    * Both matrices are row-major and L2-normalized by the caller, so the products are cosines.
    */
   scores(states: Float32Array, rows: number, principles: Float32Array, n: number, dim: number): Promise<Float32Array>;
+  /**
+   * The best `k` principles of each row of the same product, best first (ties: lower index first),
+   * without the whole score matrix leaving the kernel: `rows × k` indices and scores.
+   */
+  topK?(states: Float32Array, rows: number, principles: Float32Array, n: number, dim: number, k: number): Promise<{ readonly indices: ArrayLike<bigint | number>; readonly scores: Float32Array }>;
   dispose(): Promise<void>;
 }
 
@@ -109,22 +114,27 @@ const bytesField = (no: number, b: readonly number[]): number[] => [...field(no,
 const stringField = (no: number, s: string): number[] => bytesField(no, [...Buffer.from(s, 'utf8')]);
 const intField = (no: number, v: number): number[] => [...field(no, 0), ...varint(v)];
 
-function valueInfo(name: string, dims: readonly (string | number)[]): number[] {
+function valueInfo(name: string, dims: readonly (string | number)[], elemType = 1 /* FLOAT */): number[] {
   const shape = dims.flatMap((d) => bytesField(1, typeof d === 'string' ? stringField(2, d) : intField(1, d)));
-  const tensorType = [...intField(1, 1 /* FLOAT */), ...bytesField(2, shape)];
+  const tensorType = [...intField(1, elemType), ...bytesField(2, shape)];
   return [...stringField(1, name), ...bytesField(2, bytesField(1, tensorType))];
 }
 
-/** ModelProto bytes of `Y = A · Bᵀ` for float A [rows, dim] and B [n, dim]. */
-export function gemmModel(dim: number): Uint8Array {
+/**
+ * ModelProto bytes of `Y = A · Bᵀ` for float A [rows, dim] and B [n, dim]; with `topK`, instead the
+ * best K of each row of Y (ONNX TopK: largest first, the lower index first among equals) as V and I.
+ */
+export function gemmModel(dim: number, topK = false): Uint8Array {
   const transB = [...stringField(1, 'transB'), ...intField(3, 1), ...intField(20, 2 /* INT */)];
-  const node = [...stringField(1, 'A'), ...stringField(1, 'B'), ...stringField(2, 'Y'), ...stringField(4, 'Gemm'), ...bytesField(5, transB)];
+  const gemm = [...stringField(1, 'A'), ...stringField(1, 'B'), ...stringField(2, 'Y'), ...stringField(4, 'Gemm'), ...bytesField(5, transB)];
+  const top = [...stringField(1, 'Y'), ...stringField(1, 'K'), ...stringField(2, 'V'), ...stringField(2, 'I'), ...stringField(4, 'TopK')];
   const graph = [
-    ...bytesField(1, node),
+    ...bytesField(1, gemm),
+    ...(topK ? bytesField(1, top) : []),
     ...stringField(2, 'internalize-select'),
     ...bytesField(11, valueInfo('A', ['rows', dim])),
     ...bytesField(11, valueInfo('B', ['n', dim])),
-    ...bytesField(12, valueInfo('Y', ['rows', 'n'])),
+    ...(topK ? [...bytesField(11, valueInfo('K', [1], 7 /* INT64 */)), ...bytesField(12, valueInfo('V', ['rows', 'k'])), ...bytesField(12, valueInfo('I', ['rows', 'k'], 7))] : bytesField(12, valueInfo('Y', ['rows', 'n']))),
   ];
   const opset = [...stringField(1, ''), ...intField(2, 13)];
   return Uint8Array.from([...intField(1, 8 /* IR version */), ...bytesField(7, graph), ...bytesField(8, opset)]);
@@ -157,24 +167,40 @@ export async function onnxKernel(dim: number, threads = 0): Promise<ScoreKernel 
     return { error: `onnxruntime-node could not build the selection graph (${e instanceof Error ? e.message : String(e)})` };
   }
   let principleTensor: { data: Float32Array; n: number; tensor: InstanceType<Ort['Tensor']> } | undefined;
+  const wrapPrinciples = (principles: Float32Array, n: number): InstanceType<Ort['Tensor']> => {
+    // The same principle matrix is passed for every block of states: wrap it once.
+    if (principleTensor?.data !== principles || principleTensor.n !== n) {
+      principleTensor = { data: principles, n, tensor: new ort.Tensor('float32', principles.subarray(0, n * dim), [n, dim]) };
+    }
+    return principleTensor.tensor;
+  };
+  let topSession: Promise<Awaited<ReturnType<Ort['InferenceSession']['create']>>> | undefined;
   return {
     kind: 'onnx',
-    detail: `onnxruntime-node ${ort.env.versions.node ?? ''} Gemm${threads > 0 ? `, ${String(threads)} threads` : ''}`.trim(),
+    detail: `onnxruntime-node ${ort.env.versions.node ?? ''} Gemm + TopK${threads > 0 ? `, ${String(threads)} threads` : ''}`.trim(),
     async scores(states, rows, principles, n, dim2) {
       if (dim2 !== dim) throw new RangeError(`The selection graph was built for dimension ${String(dim)}, not ${String(dim2)}.`);
       if (rows === 0 || n === 0) return new Float32Array(rows * n);
-      // The same principle matrix is passed for every block of states: wrap it once.
-      if (principleTensor?.data !== principles || principleTensor.n !== n) {
-        principleTensor = { data: principles, n, tensor: new ort.Tensor('float32', principles.subarray(0, n * dim), [n, dim]) };
-      }
       const a = new ort.Tensor('float32', states.subarray(0, rows * dim), [rows, dim]);
-      const result = await session.run({ A: a, B: principleTensor.tensor });
+      const result = await session.run({ A: a, B: wrapPrinciples(principles, n) });
       const y = result.Y;
       if (y === undefined || !(y.data instanceof Float32Array)) throw new Error('onnxruntime returned no float scores for the selection graph.');
       return y.data;
     },
+    async topK(states, rows, principles, n, dim2, k) {
+      if (dim2 !== dim) throw new RangeError(`The selection graph was built for dimension ${String(dim)}, not ${String(dim2)}.`);
+      topSession ??= ort.InferenceSession.create(gemmModel(dim, true), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+      const a = new ort.Tensor('float32', states.subarray(0, rows * dim), [rows, dim]);
+      const kk = new ort.Tensor('int64', BigInt64Array.from([BigInt(Math.min(k, n))]), [1]);
+      const result = await (await topSession).run({ A: a, B: wrapPrinciples(principles, n), K: kk });
+      const v = result.V;
+      const i = result.I;
+      if (v === undefined || !(v.data instanceof Float32Array) || i === undefined || !(i.data instanceof BigInt64Array)) throw new Error('onnxruntime returned no top-k for the selection graph.');
+      return { scores: v.data, indices: i.data };
+    },
     async dispose() {
       await session.release();
+      if (topSession !== undefined) await (await topSession).release();
     },
   };
 }

@@ -288,24 +288,49 @@ export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
     const blockedHeap = new TopK(k);
     const scratch = { maxSim: new Float64Array(candidateCount), taken: new Uint8Array(candidateCount) };
     const out: RowSelection[] = [];
-    const block = (r0: number): Promise<Float32Array> => {
+    // A row whose mask blocks nothing needs no mask at all; rows usually share a few masks.
+    const blocks = new WeakMap<Uint8Array, boolean>();
+    const effectiveMask = (row: number): Uint8Array | undefined => {
+      const mask = input.maskFor?.(row);
+      if (mask === undefined) return undefined;
+      let any = blocks.get(mask);
+      if (any === undefined) blocks.set(mask, (any = mask.subarray(0, n).some((m) => m !== ALLOWED)));
+      return any ? mask : undefined;
+    };
+    type Block = { readonly kind: 'scores'; readonly scores: Float32Array } | { readonly kind: 'top'; readonly indices: ArrayLike<bigint | number>; readonly scores: Float32Array; readonly width: number };
+    const block = async (r0: number): Promise<Block> => {
       const count = Math.min(blockRows, rows - r0);
-      return kernel.scores(input.states.subarray(r0 * dim, (r0 + count) * dim), count, input.principles, n, dim);
+      const states = input.states.subarray(r0 * dim, (r0 + count) * dim);
+      // Without filters in the block, the kernel hands back only each row's candidates.
+      let unfiltered = kernel.topK !== undefined;
+      for (let q = 0; unfiltered && q < count; q++) unfiltered = effectiveMask(r0 + q) === undefined;
+      if (unfiltered && kernel.topK !== undefined) {
+        const width = Math.min(candidateCount, n);
+        return { kind: 'top', width, ...(await kernel.topK(states, count, input.principles, n, dim, width)) };
+      }
+      return { kind: 'scores', scores: await kernel.scores(states, count, input.principles, n, dim) };
     };
     // The next block's product runs (on onnxruntime's threads) while this block's rows are scanned.
     let pending = block(0);
     for (let r0 = 0; r0 < rows; r0 += blockRows) {
       input.signal?.throwIfAborted();
       const count = Math.min(blockRows, rows - r0);
-      const scores = await pending;
+      const scored = await pending;
       if (r0 + blockRows < rows) pending = block(r0 + blockRows);
       arena.loadStates(input.states, r0, count);
       for (let q = 0; q < count; q++) {
-        const mask = input.maskFor?.(r0 + q);
+        const mask = effectiveMask(r0 + q);
         allowedHeap.reset();
         blockedHeap.reset();
-        scanRow(scores, q * n, n, mask, allowedHeap, blockedHeap);
-        const ranked = exact(allowedHeap.entries(), arena, q);
+        let entries: { index: number; score: number }[];
+        if (scored.kind === 'top') {
+          entries = [];
+          for (let j = q * scored.width; j < (q + 1) * scored.width; j++) entries.push({ index: Number(scored.indices[j] ?? 0), score: scored.scores[j] ?? 0 });
+        } else {
+          scanRow(scored.scores, q * n, n, mask, allowedHeap, blockedHeap);
+          entries = allowedHeap.entries();
+        }
+        const ranked = exact(entries, arena, q);
         const eligible = (ranked.at(-1)?.score ?? Infinity) >= config.scoreFloor ? ranked : ranked.filter((c) => c.score >= config.scoreFloor);
         const picks = mmr(eligible, k, config.mmrLambda, similarity, scratch);
         out.push({ picks, blocked: blockedFor(ranked, exact(blockedHeap.entries(), arena, q), picks, mask, k, config.scoreFloor), candidates: input.keepCandidates === true ? ranked.map((c) => ({ index: c.index, cosine: c.score, mmr: c.score })) : [] });

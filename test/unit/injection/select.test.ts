@@ -138,7 +138,14 @@ test('picks and cosines do not depend on the kernel or on which states share the
     return;
   }
   try {
+    // Unfiltered blocks take the kernel's own top-k; filtered ones its score rows: both agree with the loop.
     assert.deepEqual(await selectBatch({ states, rows: 40, principles, n, dim, config, kernel: ort, blockRows: 16 }), loop);
+    const mask = new Uint8Array(n).map((_, c) => (c % 5 === 0 ? BLOCKED_SCOPE : ALLOWED));
+    const maskFor = (row: number): Uint8Array | undefined => (row % 2 === 0 ? mask : undefined);
+    assert.deepEqual(
+      await selectBatch({ states, rows: 40, principles, n, dim, config, kernel: ort, blockRows: 16, maskFor }),
+      await selectBatch({ states, rows: 40, principles, n, dim, config, kernel: jsKernel(), maskFor }),
+    );
   } finally {
     await ort.dispose();
   }
