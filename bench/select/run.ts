@@ -4,11 +4,15 @@
  * top 20. Measured in one run against its peer, a per-state loop of dot products with a sort-free
  * top-k, on a subset of states extrapolated to all of them (said so in the output).
  *
- *   npx tsx bench/select/run.ts [--states 60000] [--principles 2000] [--dim 384] [--loop-states 3000]
+ *   npx tsx bench/select/run.ts [--states 60000] [--principles 2000] [--dim 384] [--loop-states 3000] [--filtered]
+ *
+ * `--filtered` leaves every tenth principle out of scope for every state, as a real pool's scopes
+ * do: the product's score rows then come back to JavaScript for the filtered heap scan instead of
+ * the kernel's own top-k.
  */
 import { loadavg } from 'node:os';
 import { jsKernel, onnxKernel, type ScoreKernel } from '../../src/core/injection/gemm.js';
-import { selectBatch, TopK } from '../../src/core/injection/select.js';
+import { ALLOWED, BLOCKED_SCOPE, selectBatch, TopK } from '../../src/core/injection/select.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -60,10 +64,13 @@ function cpuSeconds(): number {
 
 let lastCpu = 0;
 
+const filtered = process.argv.includes('--filtered');
+
 async function timeBatched(kernel: ScoreKernel, states: Float32Array, rows: number, principles: Float32Array, n: number, dim: number): Promise<number> {
+  const mask = filtered ? new Uint8Array(n).map((_, c) => (c % 10 === 0 ? BLOCKED_SCOPE : ALLOWED)) : undefined;
   const c0 = cpuSeconds();
   const t0 = performance.now();
-  const out = await selectBatch({ states, rows, principles, n, dim, config: { k: 5, scoreFloor: -1, mmrLambda: 0.7, candidates: 20 }, kernel });
+  const out = await selectBatch({ states, rows, principles, n, dim, config: { k: 5, scoreFloor: -1, mmrLambda: 0.7, candidates: 20 }, kernel, maskFor: () => mask });
   const seconds = (performance.now() - t0) / 1000;
   lastCpu = cpuSeconds() - c0;
   if (out.length !== rows || out.some((r) => r.picks.length !== 5)) throw new Error('the batched selector did not pick 5 for every state');
@@ -77,7 +84,7 @@ async function main(): Promise<void> {
   const loopRows = Math.min(rows, arg('loop-states', 3_000));
   const states = unitRows(rows, dim, 1);
   const principles = unitRows(n, dim, 2);
-  console.log(`${String(rows)} states × ${String(n)} principles, dim ${String(dim)}, k 5 (MMR among the top 20); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`${String(rows)} states × ${String(n)} principles, dim ${String(dim)}, k 5 (MMR among the top 20)${filtered ? ', every tenth principle filtered out' : ''}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
   const onnx = await onnxKernel(dim);
   let batched: number | undefined;
