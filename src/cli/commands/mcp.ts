@@ -3,8 +3,9 @@ import { createEmbedder } from '../../core/embedding/resolve.js';
 import { createServer } from '../../mcp/server.js';
 import { parseArgs, UsageError } from '../args.js';
 import { databasePath, type Command } from '../context.js';
+import { MCP_INSTALL_USAGE, runMcpInstall } from './mcpInstall.js';
 
-const USAGE = 'internalize mcp [--db PATH]';
+const USAGE = `internalize mcp [--db PATH]\n       ${MCP_INSTALL_USAGE}`;
 
 /**
  * `internalize mcp`: the MCP server on stdin/stdout, for an agent's MCP configuration. It runs until
@@ -16,6 +17,8 @@ export const mcpCommand: Command = {
   summary:
     'Serve the accepted principles to a running agent over MCP (stdio): tools principles_for_state and report_principle_outcome, the pool as resources. Put `internalize mcp --db PATH` in the agent\'s MCP configuration.',
   async run(argv, io) {
+    // `mcp install|uninstall` write the server into an agent's configuration (src/cli/commands/mcpInstall.ts).
+    if (argv[0] === 'install' || argv[0] === 'uninstall') return runMcpInstall(argv, io);
     const args = parseArgs(argv, { values: ['db'], flags: [] });
     if (args.positionals.length > 0) throw new UsageError(`mcp takes no arguments; got ${args.positionals.join(' ')}.`);
     const dbPath = databasePath(args.options.get('db'), io);
