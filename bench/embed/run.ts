@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const counter = await loadOnnxModel({ dir: DIR, variant: 'fp32', threads: 1 });
   const sets = [
     { name: '2,000 sentences (10–50 words)', texts: sentences() },
-    { name: '500 decision states (256 tokens)', texts: decisionStates((t) => counter.tokenize(t).length) },
+    { name: '500 decision states (256 tokens)', texts: decisionStates((t) => counter.tokenCount(t)) },
   ];
   const tokens = sets.map((s) => s.texts.reduce((n, t) => n + counter.tokenize(t).length, 0) / s.texts.length);
   await counter.dispose();

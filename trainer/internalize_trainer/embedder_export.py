@@ -43,7 +43,7 @@ WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MODEL_NAME = "all-MiniLM-L6-v2"
 # Bumped whenever the export's output changes, so an older cache is rebuilt instead of trusted.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 # Files of the sentence-transformers folder kept beside the ONNX files (the weights are not needed at run time).
 KEEP = (
     "config.json",
@@ -65,6 +65,13 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 class ExportError(RuntimeError):
     """A failure the user can act on, in one line."""
+
+
+# The benchmark-shaped texts' vocabulary: principle and agent-log words.
+WORDS = ("the", "test", "fails", "when", "parser", "reads", "a", "nested", "array", "from", "config", "file", "so", "agent",
+         "opens", "log", "runs", "command", "again", "checks", "exit", "code", "edits", "function", "and", "commits", "fix",
+         "after", "review", "of", "every", "step", "in", "branch", "with", "clear", "message", "about", "why", "it", "changed",
+         "install", "package", "retry", "network", "timeout", "pin", "dependency", "version", "build", "lint", "type", "error")
 
 
 def edge_texts() -> list[str]:
@@ -96,22 +103,26 @@ def edge_texts() -> list[str]:
 def benchmark_texts() -> list[str]:
     """Texts shaped like the benchmark's (bench/embed): sentences of 10-50 words and decision states past the model's
     window. Seeded, so the reference file is reproducible."""
-    words = ["the", "test", "fails", "when", "parser", "reads", "a", "nested", "array", "from", "config", "file", "so", "agent",
-             "opens", "log", "runs", "command", "again", "checks", "exit", "code", "edits", "function", "and", "commits", "fix",
-             "after", "review", "of", "every", "step", "in", "branch", "with", "clear", "message", "about", "why", "it", "changed"]
     rng = random.Random(15)
-    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(10, 50))) for _ in range(32)]
-    return texts + [" ".join(rng.choice(words) for _ in range(400)) for _ in range(4)]
+    texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 50))) for _ in range(32)]
+    return texts + [" ".join(rng.choice(WORDS) for _ in range(400)) for _ in range(4)]
 
 
 def reference_texts() -> list[str]:
     return edge_texts() + benchmark_texts()
 
 
+def gate_texts(count: int = 2000) -> list[str]:
+    """The int8 gate's texts: as many sentences of 10-50 words as the benchmark embeds. A worst case over a few
+    dozen texts passed (0.993) where the benchmark's 2,000 found 0.988, so the gate takes the larger sample."""
+    rng = random.Random(17)
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 50))) for _ in range(count)]
+
+
 @dataclass(frozen=True)
 class Checks:
     max_abs_diff: float
-    # int8 against fp32: the gate (issue #15) is the benchmark-shaped texts; the edge texts are reported beside it.
+    # int8 against fp32: the gate (issue #15) is benchmark-shaped sentences (gate_texts); the edge texts are reported beside it.
     int8_min_cosine: float
     int8_mean_cosine: float
     int8_min_cosine_edge: float
@@ -185,7 +196,8 @@ def export_onnx(model_dir: Path, out: Path) -> None:
 def quantize_int8(fp32: Path, out: Path) -> None:
     """Dynamic int8 quantization, per channel. The feed-forward output projections (fed by GELU, whose activations
     have the widest range) stay fp32: quantizing them too dropped the worst-case cosine to the fp32 embeddings to
-    0.986 on the reference texts, below the 0.99 the embedder requires of an int8 variant."""
+    0.986 on the reference texts. Keeping every feed-forward projection fp32 as well keeps cosine ≥ 0.995 but
+    was no faster than fp32 here, so this is the trade; the export's gate (gate_texts) decides whether it is used."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -220,19 +232,28 @@ def compare(model_dir: Path, fp32: Path, int8: Path, texts: list[str], max_lengt
         hidden = model(**{k: torch.from_numpy(v) for k, v in feed.items()}).last_hidden_state.numpy()
     reference = _mean_pool(hidden, feed["attention_mask"])
 
-    def run(path: Path):
+    def session(path: Path):
         options = ort.SessionOptions()
         options.intra_op_num_threads = 2
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        return _mean_pool(session.run(["last_hidden_state"], feed)[0], feed["attention_mask"])
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    fp32_embeddings = run(fp32)
-    cosines = (run(int8) * fp32_embeddings).sum(axis=1)
+    def embed(run, batch_texts: list[str]):
+        out = []
+        for start in range(0, len(batch_texts), 64):
+            part = tokenizer(batch_texts[start:start + 64], padding=True, truncation=True, max_length=max_length, return_tensors="np")
+            part_feed = {name: part[name].astype(np.int64) for name in INPUTS}
+            out.append(_mean_pool(run.run(["last_hidden_state"], part_feed)[0], part_feed["attention_mask"]))
+        return np.concatenate(out)
+
+    fp32_session, int8_session = session(fp32), session(int8)
+    fp32_embeddings = _mean_pool(fp32_session.run(["last_hidden_state"], feed)[0], feed["attention_mask"])
+    edge = (_mean_pool(int8_session.run(["last_hidden_state"], feed)[0], feed["attention_mask"]) * fp32_embeddings).sum(axis=1)
+    gate = gate_texts()
+    gate_cosines = (embed(int8_session, gate) * embed(fp32_session, gate)).sum(axis=1)
     ids = [[int(t) for t, m in zip(row, mask, strict=True) if m]
            for row, mask in zip(feed["input_ids"], feed["attention_mask"], strict=True)]
-    bench = cosines[len(edge_texts()):]
-    checks = Checks(float(np.abs(fp32_embeddings - reference).max()), float(bench.min()), float(bench.mean()),
-                    float(cosines[:len(edge_texts())].min()))
+    checks = Checks(float(np.abs(fp32_embeddings - reference).max()), float(gate_cosines.min()), float(gate_cosines.mean()),
+                    float(edge[:len(edge_texts())].min()))
     return checks, ids, reference
 
 
@@ -306,7 +327,8 @@ def export(out: Path, downloads: Path, force: bool = False, log=print) -> dict:
                          "passes": checks.int8_min_cosine >= MIN_INT8_COSINE},
             },
             "texts_sha256": _texts_digest(),
-            "checked_on": {"benchmark_texts": len(benchmark_texts()), "edge_texts": len(edge_texts())},
+            "checked_on": {"pytorch_reference_texts": len(texts), "int8_gate_sentences": len(gate_texts()),
+                           "edge_texts": len(edge_texts())},
             "files": {name: _sha256(staging / name) for name in files},
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -64,3 +64,5 @@ def test_the_texts_cover_several_scripts_and_the_benchmark_shapes():
     assert any("测试" in t for t in texts) and any("الاختبار" in t for t in texts) and any("🚀" in t for t in texts)
     lengths = [len(t.split()) for t in ex.benchmark_texts()]
     assert min(lengths) >= 10 and max(lengths) == 400
+    gate = [len(t.split()) for t in ex.gate_texts()]
+    assert len(gate) == 2000 and min(gate) == 10 and max(gate) == 50

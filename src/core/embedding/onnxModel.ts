@@ -238,6 +238,11 @@ export class OnnxModel {
     this.sep = tokenizer.token_to_id('[SEP]') ?? tokenizer.token_to_id('</s>');
   }
 
+  /** How many tokens the whole text has, special tokens included, before any cut (for callers that size texts to the window). */
+  tokenCount(text: string): number {
+    return this.tokenizer.encode(text).ids.length;
+  }
+
   /** Token ids of one text, cut to the model's window with the closing special token kept. */
   tokenize(text: string): number[] {
     let cut = text;

@@ -41,6 +41,8 @@ describe('ONNX embedder (all-MiniLM-L6-v2)', { skip: skipWithoutModel, timeout: 
         assert.deepEqual(model.tokenize(text), ref.input_ids[i], `text ${String(i)}: ${text.slice(0, 40)}`);
       });
       assert.ok(ref.input_ids.some((ids) => ids.length === model.info.maxLength), 'a reference text reaches the window');
+      const longest = ref.texts.reduce((a, b) => (a.length >= b.length ? a : b));
+      assert.ok(model.tokenCount(longest) > model.info.maxLength && model.tokenize(longest).length === model.info.maxLength);
     } finally {
       await model.dispose();
     }
