@@ -11,11 +11,10 @@ import { config } from '../config.js';
 import type { InternalizeContext } from '../context.js';
 import { describeError } from '../errors.js';
 import { parseOutcomeInput, parsePrinciplesInput, ToolInputError, type PrinciplesRequest } from './toolInput.js';
+import { LM_TOOL_CLIENT } from './usage.js';
 
 export const LM_TOOL_PRINCIPLES = 'internalize_principles_for_state';
 export const LM_TOOL_OUTCOME = 'internalize_report_principle_outcome';
-/** Who asked, in the serve call log (the MCP server logs the MCP client's name instead). */
-export const LM_TOOL_CLIENT = 'vscode-lm-tool';
 
 /** The answer as a model reads it: a numbered list it can quote ids from, as the MCP tool answers. */
 export function renderServeResult(result: ServeResult): string {

@@ -4,6 +4,7 @@ import type { EvidenceRef, PoolOpKind, Principle, PrincipleStatus } from '../../
 import { estimateTokens } from '../../core/llm/languageModel.js';
 import type { PrincipleScoreRecord, StoredPoolOp } from '../../core/store/index.js';
 import type { InternalizeContext } from '../context.js';
+import { describeServed, internalizedModels, recentServeCalls, servedCounts, SERVE_LOG_WINDOW, tokensPerStep, type ServedCounts } from '../serving/usage.js';
 
 /**
  * The Principles view: proposed changes to review first, then the pool by status. Every row that
@@ -45,6 +46,7 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
       }),
       this.changed.event(() => {
         this.scoreCache = undefined;
+        this.usageCache = undefined;
       }),
     );
   }
@@ -153,6 +155,19 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
   }
 
   private scoreCache: Map<string, PrincipleScoreRecord> | undefined;
+  private usageCache: { served: Map<string, ServedCounts>; internalizedIn: Map<string, string[]> } | undefined;
+
+  /**
+   * Where a principle is served (the serve call log, by front end) and which models internalized it
+   * (so serving leaves it out for them), read once per refresh.
+   */
+  private usage(id: string): PrincipleUsage {
+    if (this.usageCache === undefined) {
+      const store = this.ctx.tryStore();
+      this.usageCache = store === undefined ? { served: new Map(), internalizedIn: new Map() } : { served: servedCounts(recentServeCalls(store)), internalizedIn: internalizedModels(store) };
+    }
+    return { served: this.usageCache.served.get(id), internalizedIn: this.usageCache.internalizedIn.get(id) ?? [] };
+  }
 
   /** The latest internalization score of each principle, read once per refresh. */
   private scores(): Map<string, PrincipleScoreRecord> {
@@ -213,7 +228,7 @@ export class PrinciplesProvider implements vscode.TreeDataProvider<PrincipleNode
       case 'op':
         return opItem(node.op, node.principle);
       case 'principle':
-        return principleItem(node.principle, node.score);
+        return principleItem(node.principle, node.score, this.usage(node.principle.id));
       case 'more': {
         const item = new vscode.TreeItem(`Show ${String(Math.min(PAGE, node.total - node.shown))} more`, vscode.TreeItemCollapsibleState.None);
         item.id = `more:${node.group}:${String(node.shown)}`;
@@ -284,13 +299,38 @@ function scoreText(s: PrincipleScoreRecord): string {
   return `Iteration ${String(s.iteration)}, by divergence (no checker): 1 − KL after / KL before = ${s.score === undefined ? '–' : s.score.toFixed(2)} on held-out decision states where the selector picks it.`;
 }
 
-function principleItem(p: Principle, score?: PrincipleScoreRecord): vscode.TreeItem {
+interface PrincipleUsage {
+  readonly served: ServedCounts | undefined;
+  readonly internalizedIn: readonly string[];
+}
+
+function servedText(served: ServedCounts | undefined): string {
+  const where = describeServed(served);
+  if (served === undefined || where === undefined) return `Served: not yet (in the last ${String(SERVE_LOG_WINDOW)} calls of the MCP server and the language-model tool).`;
+  return `Served: ${where} call(s), last ${served.lastAt.slice(0, 16).replace('T', ' ')}. Helpful and harmful counts come from agents' reports and from the outcomes of captured runs that used it.`;
+}
+
+function principleItem(p: Principle, score?: PrincipleScoreRecord, usage?: PrincipleUsage): vscode.TreeItem {
   const item = new vscode.TreeItem(p.text, p.evidence.length > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = `principle:${p.id}`;
   const specific = p.status === 'accepted' ? specificityNote(p.text, p.granularity) : undefined;
   const by = p.origin === 'llm' ? (p.model ?? 'model') : p.origin;
   const scored = score?.score === undefined ? undefined : `${score.internalized ? 'internalized' : 'score'} ${score.score.toFixed(2)}${score.method === 'divergence' ? ' (KL)' : ''}`;
-  item.description = [p.id, p.scope === 'global' ? undefined : p.scope, p.granularity === 'instance' ? 'instance-level' : undefined, by, scored, specific === undefined ? undefined : 'specific'].filter((x) => x !== undefined).join(' · ');
+  const served = describeServed(usage?.served);
+  const track = p.helpful + p.harmful > 0 ? `+${String(p.helpful)}/−${String(p.harmful)}` : undefined;
+  item.description = [
+    p.id,
+    p.scope === 'global' ? undefined : p.scope,
+    p.granularity === 'instance' ? 'instance-level' : undefined,
+    by,
+    scored,
+    served === undefined ? undefined : `served: ${served}`,
+    usage === undefined || usage.internalizedIn.length === 0 ? undefined : `internalized in ${usage.internalizedIn.join(', ')}`,
+    track,
+    specific === undefined ? undefined : 'specific',
+  ]
+    .filter((x) => x !== undefined)
+    .join(' · ');
   if (specific !== undefined) item.iconPath = new vscode.ThemeIcon('warning');
   else if (score?.internalized === true) item.iconPath = new vscode.ThemeIcon('verified-filled');
   const tooltip = new vscode.MarkdownString();
@@ -304,6 +344,16 @@ function principleItem(p: Principle, score?: PrincipleScoreRecord): vscode.TreeI
   if (score !== undefined) {
     tooltip.appendMarkdown('\n\n');
     tooltip.appendText(scoreText(score));
+  }
+  if (p.status === 'accepted' && usage !== undefined) {
+    tooltip.appendMarkdown('\n\n');
+    tooltip.appendText(servedText(usage.served));
+    tooltip.appendMarkdown('\n\n');
+    tooltip.appendText(
+      usage.internalizedIn.length === 0
+        ? `Internalized in no trained model yet: served to every agent; it costs about ${String(tokensPerStep(p))} context tokens at each step where the selector picks it.`
+        : `Internalized in ${usage.internalizedIn.join(', ')}: not served to ${usage.internalizedIn.length === 1 ? 'that model' : 'those models'}, saving about ${String(tokensPerStep(p))} context tokens at each step where the selector would have picked it. Other agents still get it.`,
+    );
   }
   if (specific !== undefined) {
     tooltip.appendMarkdown('\n\n');
