@@ -41,6 +41,8 @@ export const stepRowSchema = z.object({
   excluded: z.number().int().nonnegative(),
   /** The re-rank fell back to embedding order at this step. */
   fallback: z.boolean(),
+  /** Not planned yet (a long run is planned from its start: the first rows paint before the rest is done). */
+  pending: z.boolean(),
 });
 export type StepRow = z.infer<typeof stepRowSchema>;
 
@@ -103,8 +105,10 @@ export const injectionHostMessage = z.discriminatedUnion('type', [
     /** Which embedder ranked the pool, and why it is the active one. */
     embedder: z.object({ id: z.string(), description: z.string() }),
     tokenCounter: z.enum(['model', 'estimate']),
-    /** Decision states planned (one per assistant step): the virtual list's length. */
+    /** Decision states (one per assistant step): the virtual list's length. */
     rowCount: z.number().int().nonnegative(),
+    /** How many of them are planned; fewer than rowCount while the rest is still being planned. */
+    planned: z.number().int().nonnegative(),
     poolSize: z.number().int().nonnegative(),
     /** Why the LLM re-rank cannot be chosen; absent when it can. */
     rerankUnavailable: z.string().optional(),

@@ -225,6 +225,12 @@ function rowElement(position: number): HTMLElement {
     node.append(el('span', { class: 'muted' }, `Step … loading`));
     return node;
   }
+  if (row.pending) {
+    node.classList.add('pending');
+    node.setAttribute('aria-label', `Step ${String(row.stepIndex + 1)}: ${row.action}. Not planned yet`);
+    node.append(el('span', { class: 'step-no' }, String(row.stepIndex + 1)), el('span', { class: 'action', title: row.action }, row.action), el('span', { class: 'ids muted' }, '…'), el('span', { class: 'tokens' }, ''));
+    return node;
+  }
   node.setAttribute('aria-label', `Step ${String(row.stepIndex + 1)}: ${row.action}. ${row.selected.length === 0 ? 'No principles' : `Principles ${row.selected.join(', ')}`}, ${String(row.blockTokens)} tokens`);
   node.append(
     el('span', { class: 'step-no' }, String(row.stepIndex + 1)),
@@ -330,7 +336,10 @@ function renderDetail(d: StepDetail): void {
 
 function renderPlan(plan: Plan): void {
   if (app === null) return;
-  const keepActive = state.plan?.trajectory.id === plan.trajectory.id ? state.active : 0;
+  const same = state.plan?.trajectory.id === plan.trajectory.id;
+  const keepActive = same ? state.active : 0;
+  // The whole plan replacing the head's (or a re-plan) keeps the place the user scrolled to.
+  const keepScroll = same ? (list?.scrollTop ?? 0) : 0;
   state.plan = plan;
   state.rows.clear();
   state.requested.clear();
@@ -349,7 +358,7 @@ function renderPlan(plan: Plan): void {
       'p',
       { class: 'muted embedder' },
       icon('symbol-ruler'),
-      ` Embedder: ${plan.embedder.description} · tokens: ${plan.tokenCounter === 'model' ? "the model's tokenizer" : 'estimated'} · ${String(plan.poolSize)} principles in the pool · ${String(plan.rowCount)} decision states · ${modeLabel}, k = ${String(plan.options.k)} · planned in ${plan.planMs.toFixed(0)} ms`,
+      ` Embedder: ${plan.embedder.description} · tokens: ${plan.tokenCounter === 'model' ? "the model's tokenizer" : 'estimated'} · ${String(plan.poolSize)} principles in the pool · ${String(plan.rowCount)} decision states · ${modeLabel}, k = ${String(plan.options.k)} · ${plan.planned < plan.rowCount ? `first ${String(plan.planned)} planned in` : 'planned in'} ${plan.planMs.toFixed(0)} ms`,
     ),
     plan.globalBlock === undefined
       ? undefined
@@ -358,6 +367,7 @@ function renderPlan(plan: Plan): void {
     divergenceLine,
     statusLine,
   );
+  if (plan.planned < plan.rowCount) statusLine.append(icon('loading~spin'), ` Planned the first ${plan.planned.toLocaleString('en-US')} of ${plan.rowCount.toLocaleString('en-US')} decision states; planning the rest (their rows show … until then).`);
   spacer = el('div', { class: 'vspacer' });
   spacer.style.height = `${String(plan.rowCount * ROW_HEIGHT)}px`;
   list = el('div', { class: `vlist${state.divergenceOn ? ' with-divergence' : ''}`, role: 'listbox', tabindex: '0', 'aria-label': `Decision states (${String(plan.rowCount)})` }, spacer);
@@ -372,6 +382,7 @@ function renderPlan(plan: Plan): void {
   });
   detailPane = el('div', { class: 'detail', 'aria-label': 'Step detail' });
   app.replaceChildren(header, el('div', { class: 'split' }, list, detailPane));
+  list.scrollTop = keepScroll;
   renderRows();
   renderDivergenceLine();
   if (plan.rowCount > 0) open(state.active);

@@ -98,18 +98,24 @@ export function actionSummary(step: Step | undefined): string {
   return oneLine(step.text ?? step.thought ?? '(no action)', 300);
 }
 
-/** Timeline rows `[start, start + count)` of a plan; nothing outside the range is touched. */
+/**
+ * Timeline rows `[start, start + count)`; nothing outside the range is touched. Positions past the
+ * plan (a long run whose first steps are planned first) come from the trajectory, marked pending.
+ */
 export function stepRows(trajectory: Trajectory, plan: InjectionPlan, start: number, count: number): StepRow[] {
   const byIndex = stepLookup(trajectory);
-  return plan.steps.slice(start, start + count).map((s, i) => ({
-    position: start + i,
-    stepIndex: s.stepIndex,
-    action: actionSummary(byIndex(s.stepIndex)),
-    selected: s.selected.map((p) => p.id),
-    blockTokens: s.blockTokens,
-    excluded: s.excluded.length,
-    fallback: s.rerankFallback !== undefined,
-  }));
+  const end = Math.min(start + count, Math.max(plan.steps.length, trajectory.steps.length));
+  const rows: StepRow[] = [];
+  for (let position = start; position < end; position++) {
+    const s = plan.steps[position];
+    if (s !== undefined) {
+      rows.push({ position, stepIndex: s.stepIndex, action: actionSummary(byIndex(s.stepIndex)), selected: s.selected.map((p) => p.id), blockTokens: s.blockTokens, excluded: s.excluded.length, fallback: s.rerankFallback !== undefined, pending: false });
+      continue;
+    }
+    const step = trajectory.steps[position];
+    if (step !== undefined) rows.push({ position, stepIndex: step.index, action: actionSummary(step), selected: [], blockTokens: 0, excluded: 0, fallback: false, pending: true });
+  }
+  return rows;
 }
 
 const lookups = new WeakMap<Trajectory, Map<number, Step>>();

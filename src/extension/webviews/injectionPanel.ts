@@ -29,6 +29,9 @@ export interface PreviewServices {
   readonly divergence: DivergenceSource;
 }
 
+/** Steps planned first in a long run, so the timeline paints before the whole run is planned. */
+const HEAD_STEPS = 64;
+
 /**
  * One preview per trajectory. The whole plan stays in the host; the webview asks for the rows it
  * shows and the detail of the step it opens. It re-plans when the toggles or the pool change and
@@ -153,7 +156,11 @@ class PreviewSession {
     }
   }
 
-  /** Plans again with the current options; a plan in flight is abandoned. */
+  /**
+   * Plans again with the current options; a plan in flight is abandoned. A long run is planned
+   * twice: its first HEAD_STEPS steps (the rows on screen paint at once, the rest marked pending),
+   * then the whole run, which replaces the head's rows (the scope filter sees the whole run then).
+   */
   async replan(): Promise<void> {
     if (!this.present()) return;
     this.planning?.abort();
@@ -167,23 +174,32 @@ class PreviewSession {
     this.trajectory = trajectory;
     this.post({ type: 'busy', message: `Planning ${trajectory.steps.length.toLocaleString('en-US')} steps…` });
     const started = performance.now();
-    let planned: PlannedPreview;
-    try {
-      this.options ??= this.services.options();
-      planned = await this.services.plan(trajectory, this.options, controller.signal);
-    } catch (error) {
+    this.options ??= this.services.options();
+    const options = this.options;
+    const phases = trajectory.steps.length > HEAD_STEPS ? [{ ...trajectory, steps: trajectory.steps.slice(0, HEAD_STEPS) }, trajectory] : [trajectory];
+    for (const part of phases) {
+      let planned: PlannedPreview;
+      try {
+        planned = await this.services.plan(part, options, controller.signal);
+      } catch (error) {
+        if (controller.signal.aborted) return;
+        throw error;
+      }
       if (controller.signal.aborted) return;
-      throw error;
+      if (planned.kind === 'emptyPool') {
+        this.plan = undefined;
+        this.planning = undefined;
+        this.shown = { type: 'emptyPool', trajectory: { id: trajectory.id, task: trajectory.task } };
+        this.post(this.shown);
+        return;
+      }
+      await this.showPlan(trajectory, planned.plan, planned.poolSize, performance.now() - started);
     }
-    if (controller.signal.aborted) return;
     this.planning = undefined;
-    if (planned.kind === 'emptyPool') {
-      this.plan = undefined;
-      this.shown = { type: 'emptyPool', trajectory: { id: trajectory.id, task: trajectory.task } };
-      this.post(this.shown);
-      return;
-    }
-    const { plan } = planned;
+    this.ctx.log.info(`Injection Preview: planned ${String(trajectory.steps.length)} decision states of ${trajectory.id} in ${(performance.now() - started).toFixed(0)} ms (${this.plan?.embedder.id ?? ''})`);
+  }
+
+  private async showPlan(trajectory: Trajectory, plan: InjectionPlan, poolSize: number, ms: number): Promise<void> {
     this.plan = plan;
     this.options = plan.options;
     this.panel.title = `Injection: ${trajectory.task.replace(/\s+/gu, ' ').slice(0, 40)}`;
@@ -194,14 +210,14 @@ class PreviewSession {
       options: toPreviewOptions(plan.options),
       embedder: { ...plan.embedder },
       tokenCounter: plan.tokenCounter,
-      rowCount: plan.steps.length,
-      poolSize: planned.poolSize,
+      rowCount: Math.max(plan.steps.length, trajectory.steps.length),
+      planned: plan.steps.length,
+      poolSize,
       rerankUnavailable: await this.services.rerankUnavailable(),
       globalBlock: globalBlock === undefined ? undefined : { text: globalBlock, tokens: plan.globalBlockTokens ?? estimateTokens(globalBlock) },
-      planMs: performance.now() - started,
+      planMs: ms,
     };
     this.post(this.shown);
-    this.ctx.log.info(`Injection Preview: planned ${String(plan.steps.length)} decision states of ${trajectory.id} in ${(performance.now() - started).toFixed(0)} ms (${plan.embedder.id})`);
   }
 
   dispose(): void {

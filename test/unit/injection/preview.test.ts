@@ -110,6 +110,19 @@ test('rows come by range and a step detail shows the block in the teacher view o
   assert.throws(() => stepDetail(p, p.steps.length, renderViews(trajectory, p, step.stepIndex)), /no(ne)? .*position/u);
 });
 
+test('a run planned from its start first: rows past the head plan come from the trajectory, pending', async (t) => {
+  const { store, trajectory } = await fixtureStore(t);
+  const head = await plan(store, { ...trajectory, steps: trajectory.steps.slice(0, 2) });
+  const rows = stepRows(trajectory, head, 0, 50);
+  assert.equal(rows.length, trajectory.steps.length);
+  assert.deepEqual(rows.map((r) => r.pending), trajectory.steps.map((_, i) => i >= 2));
+  for (const r of rows.filter((x) => x.pending)) {
+    assert.deepEqual(r.selected, []);
+    assert.equal(r.stepIndex, trajectory.steps[r.position]?.index);
+    assert.ok(r.action.length > 0);
+  }
+});
+
 test('global mode: the block sits in the system prompt of the teacher view, not at the steps', async (t) => {
   const { store, trajectory } = await fixtureStore(t);
   const p = await plan(store, trajectory, withPreviewOptions(DEFAULT_INJECTION_OPTIONS, { mode: 'global', k: 5, selector: 'embedding', includeInternalized: false }));

@@ -10,10 +10,11 @@ const plan = {
   embedder: { id: 'lexical:hash-1024:v1', description: 'lexical: the ONNX model is missing' },
   tokenCounter: 'estimate',
   rowCount: 12,
+  planned: 12,
   poolSize: 3,
   planMs: 4.2,
 };
-const row = { position: 0, stepIndex: 0, action: 'shell: ls', selected: ['P1', 'P2'], blockTokens: 40, excluded: 1, fallback: false };
+const row = { position: 0, stepIndex: 0, action: 'shell: ls', selected: ['P1', 'P2'], blockTokens: 40, excluded: 1, fallback: false, pending: false };
 const message = { role: 'user', content: 'ok\n\n<experience>…</experience>', injected: [[4, 30]], omitted: 0, index: 1 };
 const detail = {
   position: 0,
