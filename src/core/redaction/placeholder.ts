@@ -1,8 +1,9 @@
 /**
  * Text in a secret's shape that holds none: documentation placeholders (`ghp_xxxx…`, `pnu_XXXX…`,
- * `glc_1111…`), AWS's published example keys, and PEM blocks too short to hold a key. Every
- * detector's finding passes this check, secretlint's included, since a placeholder in a log is
- * what an agent read in a README, not a credential; redacting it only hides what the agent saw.
+ * `glc_1111…`), AWS's published example keys, and PEM blocks too short to hold a key. A placeholder
+ * in a log is what an agent read in a README, not a credential; redacting it only hides what the
+ * agent saw. Applied to the context and entropy detectors and to secretlint; gitleaks' provider
+ * rules keep their own entropy floors and allowlists (detect.ts).
  */
 
 function isAlnum(c: number): boolean {

@@ -1,8 +1,8 @@
 /**
  * Secrets are replaced before anything is stored. The detectors (detect.ts): gitleaks' published
  * provider rules as data, keys and URLs that name a secret, and a high-entropy fallback; beside them
- * secretlint's recommended preset, a second maintained library whose AWS, GCP and basic-auth rules
- * read context differently. Each replacement leaves `[REDACTED:<rule>]` and is counted per rule on
+ * secretlint's recommended preset (but its Slack rule, see LEFT_OUT), a second maintained library
+ * whose AWS, GCP and basic-auth rules read context differently. Each replacement leaves `[REDACTED:<rule>]` and is counted per rule on
  * the trajectory.
  */
 import type { Observation, Step, ToolCall, Trajectory } from '../trajectory.js';
