@@ -15,7 +15,7 @@ export const AUTH_HEADER_RULE = 'authorization-header';
 const KEYWORD = /pass|pwd|secret|token|key|credential|auth|bearer|sig|cookie/giu;
 
 // The last word of a key that names a secret.
-const SECRET_WORD = /^(?:password|passwd|passphrase|pass|pwd|secret|secrets|token|apikey|accesskey|secretkey|privatekey|accountkey|sharedaccesskey|masterkey|credential|credentials|auth|authorization|sig|signature|cookie|sessionid|dsn)$/u;
+const SECRET_WORD = /^(?:password|passwd|passphrase|pass|pwd|pw|secret|secrets|token|apikey|accesskey|secretkey|privatekey|accountkey|sharedaccesskey|masterkey|credential|credentials|auth|authorization|sig|signature|cookie|sessionid|dsn)$/u;
 // Words before `key` that make it a secret key (api_key, ACCESS_KEY, signing-key), not a lookup key.
 const KEY_QUALIFIER = /^(?:api|secret|access|private|auth|client|encryption|signing|master|app|account|service|license|subscription|shared|storage|session|webhook|admin|deploy|ssh|gpg|pgp|hmac|jwt|consumer|partner|integration|sas|primary|secondary|x)$/u;
 // Last words that name something about a secret rather than the secret itself.

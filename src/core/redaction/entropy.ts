@@ -76,8 +76,9 @@ function isPublicMaterial(text: string, start: number, pem: () => [number, numbe
 }
 
 const HASH_PREFIX = /^(?:sha(?:1|224|256|384|512)|md5)-/iu;
-// Ids that agents' logs are full of: API response, message, tool-call and request ids.
-const ID_PREFIX = /^(?:chatcmpl|cmpl|msg|toolu|srvtoolu|req|call|run|thread|asst|file|batch|resp|fc|rs|evt|ch|pi|cus|sub|in)[-_]/u;
+// Ids that agents' logs are full of: API response, message, tool-call and request ids; and Stripe's
+// publishable keys (pk_live_, pk_test_), which are meant to ship in web pages.
+const ID_PREFIX = /^(?:chatcmpl|cmpl|msg|toolu|srvtoolu|req|call|run|thread|asst|file|batch|resp|fc|rs|evt|ch|pi|cus|sub|in|pk_live|pk_test)[-_]/u;
 
 // Runs of token characters (A-Z a-z 0-9 + / _ -; '=' only as trailing padding, so `NAME=value`
 // splits at the '='). Found by the regular-expression engine, which scans a character class faster
