@@ -16,6 +16,8 @@ const node = {
   format: 'cjs',
   target: 'node20',
   external,
+  // ESM builds first: a UMD build (jsonc-parser's) requires its own files at run time, which a bundle does not have.
+  mainFields: ['module', 'main'],
   sourcemap: !production,
   minify: production,
   logLevel: 'info',
