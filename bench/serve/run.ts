@@ -6,7 +6,11 @@
  * dependency-free search engine with vector search) instead of the serving core's warm matrix and the
  * injection selector. Calls alternate ours / peer so both see the same machine load.
  *
- *   npx tsx bench/serve/run.ts [--principles 2000] [--states 200] [--k 5]
+ *   npx tsx bench/serve/run.ts [--principles 2000] [--states 200] [--k 5] [--state-tokens 512]
+ *
+ * `--state-tokens` is the decision state's token budget (the injection default, 512, unless given):
+ * the state's embedding dominates a call, and its cost grows with the state's length up to the
+ * model's 256-token window.
  *
  * Ours is the whole call as the MCP server makes it: state built and cut, embedded, selected (scope
  * and internalized masks, MMR, floor), track records read, the state redacted and the call logged
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
   const n = arg('principles', 2000);
   const wanted = arg('states', 200);
   const k = arg('k', DEFAULT_INJECTION_OPTIONS.k);
+  const budget = arg('state-tokens', DEFAULT_INJECTION_OPTIONS.stateTokenBudget);
   const dir = mkdtempSync(join(tmpdir(), 'internalize-bench-serve-'));
   const store = openStore(join(dir, 'bench.db'));
   try {
@@ -125,7 +130,7 @@ async function main(): Promise<void> {
 
     const embedder = await createEmbedder({ cacheDir: join(ROOT, '.cache', 'models'), env: process.env });
     if (embedder.kind !== 'onnx') console.log(`WARNING: not the ONNX embedder (${embedder.description}); run bash scripts/setup-embedder.sh first.`);
-    console.log(`${String(states.length)} calls over ${String(distinct)} distinct decision states from ${String(store.trajectories.count())} fixture runs; pool ${String(n)} principles; k ${String(k)}; embedder ${embedder.description}`);
+    console.log(`${String(states.length)} calls over ${String(distinct)} distinct decision states from ${String(store.trajectories.count())} fixture runs; pool ${String(n)} principles; k ${String(k)}; state budget ${String(budget)} tokens; embedder ${embedder.description}`);
     try {
       let t0 = performance.now();
       const warm = await warmPool(store, embedder);
@@ -145,7 +150,7 @@ async function main(): Promise<void> {
         return found.hits.map((h) => h.document.pid);
       };
       const peerCall = async (state: ServeState): Promise<string[]> => {
-        const built = buildState(state, DEFAULT_INJECTION_OPTIONS.stateTokenBudget);
+        const built = buildState(state, budget);
         return peerSearch(await embedder.embed([built.text]));
       };
       const oursSearch = async (vector: Float32Array): Promise<number[]> => {
@@ -155,7 +160,7 @@ async function main(): Promise<void> {
 
       // Warm-up: JIT, the redactor's rules, the embedder's first batches.
       for (const s of states.slice(0, 20)) {
-        await servePrinciples({ store, embedder, state: s, k, client: 'bench' });
+        await servePrinciples({ store, embedder, state: s, k, client: 'bench', stateTokenBudget: budget });
         await peerCall(s);
       }
       const ours: number[] = [];
@@ -182,7 +187,7 @@ async function main(): Promise<void> {
           const start = performance.now();
           const cpu0 = cpuMs();
           if (side === 'ours') {
-            const r = await servePrinciples({ store, embedder, state: s, k, client: 'bench' });
+            const r = await servePrinciples({ store, embedder, state: s, k, client: 'bench', stateTokenBudget: budget });
             ours.push(performance.now() - start);
             oursCpu.push(cpuMs() - cpu0);
             oursTop = r.principles[0]?.id;
@@ -194,7 +199,7 @@ async function main(): Promise<void> {
           }
         }
         if (oursTop === peerTop) agree++;
-        const built = buildState(s, DEFAULT_INJECTION_OPTIONS.stateTokenBudget);
+        const built = buildState(s, budget);
         let start = performance.now();
         const vector = await embedder.embed([built.text]);
         embedOnly.push(performance.now() - start);
