@@ -1,8 +1,8 @@
 /**
  * Redaction benchmark: recall and false-positive rate on the labelled corpus
- * (test/fixtures/secrets/corpus.ts) and on an independent set, gitleaks' own per-rule examples
- * (test/fixtures/secrets/gitleaks-examples.json); what is redacted in the real agent logs under
- * test/fixtures/; and throughput on those logs, for our redactor against
+ * (test/fixtures/secrets/corpus.ts) and on two independent sets, gitleaks' own per-rule examples
+ * and detect-secrets' plugin test payloads (test/fixtures/secrets/*-examples.json); what is
+ * redacted in the real agent logs under test/fixtures/; and throughput on those logs, for our redactor against
  * secretlint's recommended preset alone, measured in the same run; and the redactor as it was
  * before this room existed (git 1d9e028), for the before/after reading.
  *
@@ -16,7 +16,15 @@ import { join, relative } from 'node:path';
 import { createRedactor, type Finding } from '../../src/core/redaction/index.js';
 import type { Trajectory } from '../../src/core/trajectory.js';
 import { LOOKALIKE_CASES, SECRET_CASES } from '../../test/fixtures/secrets/corpus.js';
-import { DELIBERATELY_REDACTED, loadGitleaksExamples, scoreExamples, type ExampleScore } from '../../test/fixtures/secrets/gitleaksExamples.js';
+import {
+  DELIBERATELY_REDACTED,
+  DETECT_SECRETS_EXPECTED,
+  loadDetectSecretsExamples,
+  loadGitleaksExamples,
+  scoreExamples,
+  type ExampleScore,
+  type GitleaksExamples,
+} from '../../test/fixtures/secrets/gitleaksExamples.js';
 
 const ROOT = join(__dirname, '..', '..');
 const WORK = join(ROOT, 'bench', '.work', 'redaction');
@@ -197,18 +205,21 @@ interface SideResult {
   seconds: number[];
   /** gitleaks' own examples: secrets covered whole, look-alikes redacted (with their ids). */
   independent: ExampleScore & { flaggedIds: string[] };
+  /** detect-secrets' plugin test payloads, scored the same way. */
+  detectSecrets: ExampleScore & { flaggedIds: string[] };
   /** What the side redacts in the fixture logs, read once: `file:line rule "text"`. */
   inLogs: string[];
 }
 
 const EXAMPLES = loadGitleaksExamples();
-const EXAMPLE_SECRETS = [...EXAMPLES.truePositives, ...EXAMPLES.otherRulesSecrets];
+const DS_EXAMPLES = loadDetectSecretsExamples();
 
-async function independentScore(side: Side): Promise<SideResult['independent']> {
-  const tp = await side.scan(EXAMPLE_SECRETS.map((e) => e.text));
-  const fp = await side.scan(EXAMPLES.falsePositives.map((e) => e.text));
-  const score = scoreExamples(EXAMPLE_SECRETS, EXAMPLES.falsePositives, tp, fp);
-  return { ...score, flaggedIds: EXAMPLES.falsePositives.filter((_, i) => (fp[i] ?? []).length > 0).map((e) => e.id) };
+async function independentScore(side: Side, set: GitleaksExamples): Promise<SideResult['independent']> {
+  const secrets = [...set.truePositives, ...set.otherRulesSecrets];
+  const tp = await side.scan(secrets.map((e) => e.text));
+  const fp = await side.scan(set.falsePositives.map((e) => e.text));
+  const score = scoreExamples(secrets, set.falsePositives, tp, fp);
+  return { ...score, flaggedIds: set.falsePositives.filter((_, i) => (fp[i] ?? []).length > 0).map((e) => e.id) };
 }
 
 async function redactedInLogs(side: Side, logs: readonly { file: string; lines: string[] }[]): Promise<string[]> {
@@ -277,7 +288,8 @@ async function measure(side: Side, pieces: readonly string[], bytes: number, rep
     realisticRedactions,
     mbPerSecond: bytes / 1e6 / best,
     seconds,
-    independent: await independentScore(side),
+    independent: await independentScore(side, EXAMPLES),
+    detectSecrets: await independentScore(side, DS_EXAMPLES),
     inLogs: await redactedInLogs(side, logs),
   };
 }
@@ -366,6 +378,18 @@ async function main(): Promise<void> {
       const undocumented = x.flaggedIds.filter((id) => !Object.hasOwn(DELIBERATELY_REDACTED, id));
       return [`**${r.name}** on gitleaks' examples: missed ${String(x.missed.length)}${x.missed.length > 0 ? ` (first: ${x.missed.slice(0, 8).map((m) => m.split(' ').slice(0, 2).join(' ')).join(', ')})` : ''}; look-alikes redacted without a documented reason: ${undocumented.length > 0 ? `${String(undocumented.length)} (${undocumented.slice(0, 12).join(', ')}${undocumented.length > 12 ? ', …' : ''})` : 'none'}.`, ''];
     }),
+    "## Second independent set: detect-secrets' plugin test payloads",
+    '',
+    `detect-secrets (Yelp, commit ${DS_EXAMPLES.source.commit.slice(0, 12)}, Apache-2.0) tests each plugin on payloads marked should_flag in tests/plugins/*_test.py. bench/redaction/convert_detect_secrets.py reads them statically (ast) into test/fixtures/secrets/detect-secrets-examples.json, with each secret as detect-secrets' own plugins report it: ${String(DS_EXAMPLES.counts.truePositives)} payloads to flag of ${String(new Set(DS_EXAMPLES.truePositives.map((e) => e.rule)).size)} plugins and ${String(DS_EXAMPLES.counts.falsePositives)} not to flag, ${String(DS_EXAMPLES.otherRulesSecrets.length)} of which another provider plugin reports (a secret here). Left out: the public-IP plugin's ${String(DS_EXAMPLES.counts.leftOutTruePositives + DS_EXAMPLES.counts.leftOutFalsePositives)} payloads and the few the static reader cannot evaluate (an address is not a credential), and ${String(DS_EXAMPLES.counts.unmatchedTruePositives)} payload its plugin does not flag although its test says so. detect-secrets' standards differ from the product's: it counts placeholders (\`AKIAZZZZ…\`, \`SKxxxx…\`) and the key's label as secrets, and rejects a password for its length; every such difference is listed with its reason in test/fixtures/secrets/gitleaksExamples.ts.`,
+    '',
+    '| side | recall (whole secret) | part only | not redacted whole (of them documented) | look-alikes redacted | of them documented |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...results.map((r) => {
+      const x = r.detectSecrets;
+      const missedIds = x.missed.map((m) => m.split(' ')[0] ?? '');
+      return `| ${r.name} | ${String(x.whole)}/${String(x.truePositives)} = **${pct(x.whole / x.truePositives)}** | ${String(x.part)} | ${String(missedIds.length)} (${String(missedIds.filter((id) => Object.hasOwn(DETECT_SECRETS_EXPECTED.missed, id)).length)}) | ${String(x.flaggedIds.length)}/${String(x.falsePositives)} = **${pct(x.flaggedIds.length / x.falsePositives)}** | ${String(x.flaggedIds.filter((id) => Object.hasOwn(DETECT_SECRETS_EXPECTED.redacted, id)).length)} |`;
+    }),
+    '',
     '## What is redacted in the real agent logs',
     '',
     `Every text file under test/fixtures/ but secrets/ (${String(logs.length)} files, ${(logBytes / 1e6).toFixed(2)} MB, in ${[...new Set(logs.map((l) => l.file.split('/')[2] ?? ''))].join(', ')}: agents' logs from public repositories, each folder noting where its files came from, and the other rooms' fixtures; read once, line by line). They hold no real secret, so anything redacted there is a false positive.`,
@@ -391,7 +415,7 @@ async function main(): Promise<void> {
   const out = join(ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'redaction.md'), `${md}\n`);
-  writeFileSync(join(out, 'redaction.json'), `${JSON.stringify({ when, node: process.version, mb: bytes / 1e6, repeat, files, examples: { source: EXAMPLES.source, counts: EXAMPLES.counts }, results, pathological: PATHOLOGICAL.map(([label], k) => ({ label, cpuMs: Object.fromEntries(results.map((r, i) => [r.name, worst[i]?.[k] ?? 0])) })) }, null, 1)}\n`);
+  writeFileSync(join(out, 'redaction.json'), `${JSON.stringify({ when, node: process.version, mb: bytes / 1e6, repeat, files, examples: { source: EXAMPLES.source, counts: EXAMPLES.counts }, detectSecrets: { source: DS_EXAMPLES.source, counts: DS_EXAMPLES.counts }, results, pathological: PATHOLOGICAL.map(([label], k) => ({ label, cpuMs: Object.fromEntries(results.map((r, i) => [r.name, worst[i]?.[k] ?? 0])) })) }, null, 1)}\n`);
   process.stdout.write(`${md}\n`);
 }
 
