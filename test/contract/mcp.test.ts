@@ -85,9 +85,9 @@ describe('internalize mcp over stdio', () => {
     dir = mkdtempSync(join(tmpdir(), 'internalize-mcp-'));
     db = join(dir, 'i.db');
     mkdirSync(BUILD, { recursive: true });
-    // The same bundles `npm run build` makes (dist/cli.js, dist/embeddingWorker.js), built here so the test runs before packaging.
+    // The same bundles, with esbuild.js's Node options, that `npm run build` makes (dist/cli.js, dist/embeddingWorker.js), built here so the test runs before packaging.
     await build({
-      bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'better-sqlite3', 'onnxruntime-node'], logLevel: 'warning',
+      bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'better-sqlite3', 'onnxruntime-node'], mainFields: ['module', 'main'], logLevel: 'warning',
       entryPoints: { cli: join(ROOT, 'src', 'cli', 'main.ts'), embeddingWorker: join(ROOT, 'src', 'core', 'embedding', 'onnxWorker.ts') },
       outdir: BUILD,
     });
