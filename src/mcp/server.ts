@@ -15,7 +15,7 @@ import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/s
 import { z } from 'zod';
 import type { TextEmbedder } from '../core/embedding/embedder.js';
 import type { Principle } from '../core/principle.js';
-import { learnFromUse, MAX_K, recordOutcome, servePrinciples, ServingError, type ServeResult } from '../core/serving/index.js';
+import { learnFromUse, MAX_K, recordOutcome, redactServed, servePrinciples, ServingError, type ServeResult } from '../core/serving/index.js';
 import { openStore, StoreError, type Store } from '../core/store/index.js';
 
 export const SERVER_NAME = 'internalize';
@@ -197,15 +197,20 @@ export function createServer(options: ServerOptions): InternalizeMcpServer {
     },
   );
 
-  const accepted = (): Principle[] => openIfThere()?.principles.list({ status: 'accepted' }) ?? [];
+  /** The accepted pool as resources show it: texts through the same secret check as served principles. */
+  const accepted = async (): Promise<Principle[]> => {
+    const pool = openIfThere()?.principles.list({ status: 'accepted' }) ?? [];
+    const texts = await redactServed(pool.flatMap((p) => [p.text, p.when]));
+    return pool.map((p, i) => ({ ...p, text: texts[2 * i] ?? '', when: texts[2 * i + 1] ?? '' }));
+  };
 
   server.registerResource(
     'principle-pool',
     POOL_URI,
     { title: 'Accepted principles', description: 'The accepted principle pool, as JSON (id, text, when, scope, helpful, harmful).', mimeType: 'application/json' },
-    (uri): ReadResourceResult => {
+    async (uri): Promise<ReadResourceResult> => {
       const s = openIfThere();
-      const body = s === undefined ? { principles: [], message: missingStoreMessage(options.dbPath) } : { principles: accepted().map(({ id, text: t, when, scope, helpful, harmful }) => ({ id, text: t, when, scope, helpful, harmful })) };
+      const body = s === undefined ? { principles: [], message: missingStoreMessage(options.dbPath) } : { principles: (await accepted()).map(({ id, text: t, when, scope, helpful, harmful }) => ({ id, text: t, when, scope, helpful, harmful })) };
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(body, null, 2) }] };
     },
   );
@@ -213,14 +218,15 @@ export function createServer(options: ServerOptions): InternalizeMcpServer {
   server.registerResource(
     'principle',
     new ResourceTemplate(`${POOL_URI}/{id}`, {
-      list: () => ({ resources: accepted().map((p) => ({ uri: `${POOL_URI}/${p.id}`, name: p.id, title: p.text.slice(0, 80), mimeType: 'text/markdown' })) }),
+      list: async () => ({ resources: (await accepted()).map((p) => ({ uri: `${POOL_URI}/${p.id}`, name: p.id, title: p.text.slice(0, 80), mimeType: 'text/markdown' })) }),
     }),
     { title: 'One principle', description: 'An accepted principle with its situation, scope and track record.', mimeType: 'text/markdown' },
-    (uri, variables): ReadResourceResult => {
+    async (uri, variables): Promise<ReadResourceResult> => {
       const id = String(variables.id);
       const p = openIfThere()?.principles.get(id);
       if (p?.status !== 'accepted') throw new ServingError(`No accepted principle "${id}"; read ${POOL_URI} for the list.`);
-      return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: principleMarkdown(p) }] };
+      const [text, when] = await redactServed([p.text, p.when]);
+      return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: principleMarkdown({ ...p, text: text ?? '', when: when ?? '' }) }] };
     },
   );
 

@@ -36,6 +36,15 @@ function defaultRedactor(): Promise<TextRedactor> {
   return sharedRedactor;
 }
 
+/**
+ * Principle texts as they leave for an agent, through the same detectors as everything served: a
+ * secret typed into a principle by hand, or written before a detector rule existed, is masked.
+ */
+export async function redactServed(texts: readonly string[], redact?: TextRedactor): Promise<string[]> {
+  const check = redact ?? (await defaultRedactor());
+  return Promise.all(texts.map(async (t) => (t === '' ? t : (await check(t)).text)));
+}
+
 function clampK(k: number | undefined): number {
   if (k === undefined) return DEFAULT_INJECTION_OPTIONS.k;
   if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new ServingError(`k must be a whole number from 1 to ${String(MAX_K)}, not ${String(k)}.`);
@@ -116,10 +125,11 @@ export async function servePrinciples(input: ServeInput): Promise<ServeResult> {
         return { pick, principle, record, cosine: pick.cosine, net: record.helpful - record.harmful };
       }),
     );
-    served = ranked.map(({ pick, principle, record }) => ({
+    const texts = await redactServed(ranked.flatMap(({ principle }) => [principle.text, principle.when]), input.redact);
+    served = ranked.map(({ pick, principle, record }, i) => ({
       id: principle.id,
-      text: principle.text,
-      when: principle.when,
+      text: texts[2 * i] ?? '',
+      when: texts[2 * i + 1] ?? '',
       score: pick.cosine,
       why: describe(pick, principle.scope, record.helpful, record.harmful),
       helpful: record.helpful,

@@ -146,3 +146,13 @@ test('feedback moves the counts, is kept with its note, and breaks near ties; an
   assert.throws(() => recordOutcome(store, { principleId: 'P1', verdict: 'helpful', callId: 'nope' }), /No principles_for_state call "nope"/u);
   assert.equal(store.principles.get('P1')?.helpful, 0, 'a refused report changes nothing');
 });
+
+test('a secret typed into a principle is masked in what is served', async (t) => {
+  const store = freshStore(t);
+  store.principles.save(principle('P30', `When the deploy token ${SLACK} is rejected, rotate it before retrying the deploy.`));
+  const result = await servePrinciples({ store, embedder: hashedEmbedder(), state: { text: 'the deploy token is rejected, retrying the deploy' } });
+  const served = result.principles.find((p) => p.id === 'P30');
+  assert.ok(served !== undefined, JSON.stringify(result.principles));
+  assert.ok(!served.text.includes(SLACK), served.text);
+  assert.match(served.text, /^When the deploy token .+ is rejected, rotate it/u);
+});
