@@ -116,7 +116,7 @@ export const config = {
     return typeof value === 'string' ? value.trim() : '';
   },
   embeddingVariant(): EmbeddingVariant {
-    return oneOf(section().get<unknown>('embedding.variant'), ['int8', 'fp32'], 'int8');
+    return oneOf(section().get<unknown>('embedding.variant'), ['int8', 'fp32'], 'fp32');
   },
   /** onnxruntime's intra-op threads; undefined (setting 0 or unset) lets the embedder choose from the cores. */
   embeddingThreads(): number | undefined {

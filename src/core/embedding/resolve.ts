@@ -44,7 +44,8 @@ export async function createEmbedder(settings: EmbedderSettings = {}): Promise<R
   const env = settings.env ?? {};
   const custom = (settings.modelDir ?? env.INTERNALIZE_EMBEDDING_MODEL ?? '').trim();
   const cacheDir = settings.cacheDir ?? env.INTERNALIZE_MODELS_DIR ?? join(env.HOME ?? homedir(), '.internalize', 'models');
-  const variant = settings.variant ?? (env.INTERNALIZE_EMBEDDING_VARIANT === 'fp32' ? 'fp32' : 'int8');
+  // fp32 by default: on the benchmark's 2,000 sentences int8's worst cosine to fp32 was 0.988 (< 0.99), and fp32 alone is 2.15x the peer.
+  const variant = settings.variant ?? (env.INTERNALIZE_EMBEDDING_VARIANT === 'int8' ? 'int8' : 'fp32');
   const envThreads = Number(env.INTERNALIZE_EMBEDDING_THREADS);
   const threads = settings.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : defaultThreads());
   const dir = custom === '' ? builtinModelDir(cacheDir) : custom;
