@@ -15,7 +15,7 @@ import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/s
 import { z } from 'zod';
 import type { TextEmbedder } from '../core/embedding/embedder.js';
 import type { Principle } from '../core/principle.js';
-import { learnFromUse, MAX_K, recordOutcome, redactServed, servePrinciples, ServingError, type ServeResult } from '../core/serving/index.js';
+import { learnFromUse, MAX_K, recordOutcome, redactServed, warmPool, servePrinciples, ServingError, type ServeResult } from '../core/serving/index.js';
 import { openStore, StoreError, type Store } from '../core/store/index.js';
 
 export const SERVER_NAME = 'internalize';
@@ -232,7 +232,19 @@ export function createServer(options: ServerOptions): InternalizeMcpServer {
 
   return {
     server,
-    connect: (transport) => server.connect(transport),
+    async connect(transport) {
+      await server.connect(transport);
+      // The model, the pool's vectors and the secret detectors load while the agent is still starting,
+      // so its first call costs what every later one does.
+      void (async () => {
+        const s = openIfThere();
+        const e = await getEmbedder();
+        await redactServed(['warm-up']);
+        if (s !== undefined) await warmPool(s, e);
+      })().catch((error: unknown) => {
+        log(`warm-up failed (the first call will try again): ${error instanceof Error ? error.message : String(error)}`);
+      });
+    },
     async close() {
       await server.close();
       if (embedder !== undefined) await (await embedder).dispose();
