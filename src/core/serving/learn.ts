@@ -77,6 +77,30 @@ function candidateTrajectories(store: Store): string[] {
 }
 
 /**
+ * Whether every tool call in the trajectory is linked and credited as its outcome says, read from
+ * the steps' call lists and the log alone: after each capture, runs settled earlier are skipped
+ * without loading their steps' observations.
+ */
+function settled(store: Store, id: string): boolean {
+  const row = store.db.prepare<[string], { outcome: string }>('SELECT outcome FROM trajectories WHERE id = ?').get(id);
+  if (row === undefined) return true;
+  const expected = row.outcome === 'success' ? 'helpful' : row.outcome === 'failure' ? 'harmful' : null;
+  let calls = 0;
+  for (const step of store.db.prepare<[string], { tool_calls_json: string }>("SELECT tool_calls_json FROM steps WHERE trajectory_id = ? AND tool_calls_json LIKE '%principles_for_state%'").all(id)) {
+    try {
+      const parsed = JSON.parse(step.tool_calls_json) as { name?: unknown }[];
+      calls += parsed.filter((c) => typeof c.name === 'string' && TOOL_NAME.test(c.name)).length;
+    } catch {
+      return false;
+    }
+  }
+  const linked = store.db
+    .prepare<[string | null, string], { n: number; off: number }>('SELECT count(*) AS n, coalesce(sum(credited IS NOT ?), 0) AS off FROM serve_calls WHERE trajectory_id = ?')
+    .get(expected, id);
+  return linked !== undefined && linked.n === calls && linked.off === 0;
+}
+
+/**
  * Links and credits the calls found in `trajectoryIds` (default: every stored trajectory that calls
  * the tool). Safe to run after every capture; each trajectory is one IMMEDIATE transaction.
  */
@@ -86,6 +110,7 @@ export function learnFromUse(store: Store, options: { readonly trajectoryIds?: r
   let credited = 0;
   let unmatched = 0;
   for (const id of options.trajectoryIds ?? candidateTrajectories(store)) {
+    if (settled(store, id)) continue;
     const trajectory = store.trajectories.get(id);
     if (trajectory === undefined) continue;
     const verdict = verdictOf(trajectory);
