@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { lexicalTextEmbedder } from '../../../src/core/embedding/lexical.js';
 import { createServer } from '../../../src/mcp/server.js';
 import { parseOutcomeInput, parsePrinciplesInput, ToolInputError } from '../../../src/extension/serving/toolInput.js';
 
@@ -22,7 +23,7 @@ describe('the language-model tools have the MCP tools’ contract', () => {
   it('declares input schemas identical to the MCP server’s tools', async () => {
     const server = createServer({
       dbPath: join(__dirname, 'no-such-store.db'),
-      resolveEmbedder: () => Promise.reject(new Error('listing tools needs no embedder')),
+      resolveEmbedder: () => Promise.resolve(lexicalTextEmbedder()),
     });
     const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);
