@@ -170,13 +170,23 @@ describe('internalize mcp over stdio', () => {
       const before = new ServeCallRepository(writer.db).count();
       // The extension writing meanwhile: a write transaction is held while the calls start; readers go on, the call log waits for it.
       writer.db.exec('BEGIN IMMEDIATE');
-      writer.db.prepare("UPDATE principles SET helpful = helpful WHERE id = ?").run(syntaxId);
+      // Half a write: 50 principles accepted in one transaction are seen all together or not at all.
+      const model = writer.principles.get(syntaxId);
+      assert.ok(model !== undefined);
+      for (let i = 0; i < 50; i++) writer.principles.save({ ...model, id: `P${String(900 + i)}`, text: `When deploy stage ${String(i)} is rolled back, read its rollback log before deploying again.` });
       const calls = clients.map(({ client }, i) => client.callTool({ name: 'principles_for_state', arguments: { ...state, k: 2, model: `agent-${String(i)}` } }));
       setTimeout(() => writer.db.exec('COMMIT'), 300);
       const answers = (await Promise.all(calls)).map(served);
-      for (const a of answers) assert.equal(a.principles[0]?.id, syntaxId);
+      for (const a of answers) {
+        assert.equal(a.principles[0]?.id, syntaxId);
+        // Read before the commit or after it (the reads do not wait for the writer), never in between.
+        assert.ok(a.poolSize === PRINCIPLES.length || a.poolSize === PRINCIPLES.length + 50, `pool of ${String(a.poolSize)}`);
+      }
       assert.equal(new Set(answers.map((a) => a.callId)).size, 4);
       assert.equal(new ServeCallRepository(writer.db).count(), before + 4);
+      const afterCommit = served(await clients[0]?.client.callTool({ name: 'principles_for_state', arguments: { text: 'deploy stage 7 was rolled back' } }) ?? assert.fail('no client'));
+      assert.equal(afterCommit.poolSize, PRINCIPLES.length + 50, 'committed: served from the next call on');
+      assert.match(afterCommit.principles[0]?.text ?? '', /^When deploy stage \d+ is rolled back/u);
     } finally {
       if (writer.db.inTransaction) writer.db.exec('COMMIT');
       writer.close();
