@@ -2,6 +2,8 @@ import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Principle } from '../../src/core/principle.js';
 import { openStore } from '../../src/core/store/index.js';
 import { ServeCallRepository } from '../../src/core/store/serveCalls.js';
@@ -11,8 +13,9 @@ import { Editor, ROOT, steps } from './harness.js';
  * Principles for Copilot and every agent, in a real editor: the language-model tool answers through
  * `vscode.lm.invokeTool` (the call Copilot agent mode makes) with the principle that fits first and
  * the call logged; the Principles view then says where that principle was served; "Install
- * Principle Server for an Agent…" writes Cursor's real mcp.json after showing the change, and
- * "Uninstall…" gives the file back byte for byte.
+ * Principle Server for an Agent…" writes Cursor's real mcp.json after showing the change, the
+ * command it wrote starts a server that answers over stdio, and "Uninstall…" gives the file back
+ * byte for byte.
  */
 const MODELS = join(ROOT, '.cache', 'models');
 const CURSOR_FIXTURE = join(ROOT, 'test', 'fixtures', 'mcp-config', 'cursor-mcp.json');
@@ -117,6 +120,18 @@ describe('Language-model tool and agent install in a real editor', { timeout: 24
     const cut = original.lastIndexOf('    }') + '    }'.length;
     assert.ok(written.startsWith(original.slice(0, cut)) && written.endsWith(original.slice(cut)), 'the user entries are kept byte for byte');
     assert.match(written, /"internalize": \{\n\t\t\t"command": "node",\n\t\t\t"args": \[\n\t\t\t\t"[^"]+\/dist\/cli\.js",\n\t\t\t\t"mcp",\n\t\t\t\t"--db",\n\t\t\t\t"[^"]+internalize\.db"/u);
+    // The written command is a working server: started as Cursor would start it, it serves the editor's store.
+    const entry = (JSON.parse(written) as { mcpServers: Record<string, { command: string; args: string[] }> }).mcpServers.internalize;
+    assert.ok(entry !== undefined);
+    const client = new Client({ name: 'cursor-stand-in', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command: entry.command === 'node' ? process.execPath : entry.command, args: entry.args, stderr: 'pipe' }));
+    try {
+      const answer = await client.callTool({ name: 'principles_for_state', arguments: { text: 'A test failed after my edit and the assertion output shows the totals differ.', k: 2 } });
+      assert.notEqual(answer.isError, true, JSON.stringify(answer.content));
+      assert.equal((answer.structuredContent as { principles: { id: string }[] }).principles[0]?.id, 'P1');
+    } finally {
+      await client.close();
+    }
     await editor.runCommand('Internalize: Uninstall Principle Server from an Agent…');
     await editor.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Cursor' }).first().click();
     await dialog.waitFor({ timeout: 15_000 });
