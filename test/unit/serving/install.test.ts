@@ -217,6 +217,29 @@ describe('install details', () => {
     }
   });
 
+  it('keeps JSONC comments and an empty "mcpServers" object, and a TOML file without a final newline', async () => {
+    const gemini = copy('gemini-settings.json', 'gemini-cli');
+    const commented = '{\n  // my theme\n  "theme": "GitHub", /* keep */\n  "mcpServers": {}\n}\n';
+    writeFileSync(gemini.path, commented);
+    const change = await planInstall(gemini, SERVER);
+    assert.equal(change.after, '{\n  // my theme\n  "theme": "GitHub", /* keep */\n  "mcpServers": {\n    "internalize": ' + JSON.stringify(ENTRY, null, 2).split('\n').join('\n    ') + '\n  }\n}\n');
+    applyChange(change, { recordsDir: records });
+    // Without the record (another machine's install), uninstall still leaves the user's text as it was.
+    rmSync(records, { recursive: true, force: true });
+    const removal = await planUninstall(gemini, { recordsDir: records });
+    assert.equal(removal.status, 'remove');
+    assert.equal(removal.after, commented);
+
+    const codex = copy('codex-mcp-servers.toml', 'codex');
+    const bare = 'model = "o3" # mine';
+    writeFileSync(codex.path, bare);
+    const added = await planInstall(codex, SERVER);
+    assert.ok(added.after?.startsWith(`${bare}\n\n[mcp_servers.internalize]\n`));
+    applyChange(added, { recordsDir: records });
+    applyChange(await planUninstall(codex, { recordsDir: records }), { recordsDir: records });
+    assert.equal(readFileSync(codex.path, 'utf8'), bare);
+  });
+
   it('knows where every agent keeps its file', () => {
     const ctx = { home: '/home/dev', cwd: '/work/project', platform: 'linux' as const, env: {} };
     assert.deepEqual(
