@@ -19,6 +19,9 @@ export function embedderSettings(ctx: InternalizeContext): EmbedderSettings {
  * internalize.embedding.* change; the resolution and its reason go to the log.
  */
 export function windowEmbedder(ctx: InternalizeContext): () => Promise<ResolvedEmbedder> {
+  // One per window: every caller shares the same model thread.
+  const existing = perWindow.get(ctx);
+  if (existing !== undefined) return existing;
   let resolved: Promise<ResolvedEmbedder> | undefined;
   const release = (): void => {
     const previous = resolved;
@@ -31,10 +34,14 @@ export function windowEmbedder(ctx: InternalizeContext): () => Promise<ResolvedE
       if (event.affectsConfiguration('internalize.embedding')) release();
     }),
   );
-  return () =>
+  const get = (): Promise<ResolvedEmbedder> =>
     (resolved ??= createEmbedder(embedderSettings(ctx)).then((embedder) => {
       if (embedder.kind === 'onnx') ctx.log.info(`Embeddings: ${embedder.description}`);
       else ctx.log.warn(`Embeddings: ${embedder.description}`);
       return embedder;
     }));
+  perWindow.set(ctx, get);
+  return get;
 }
+
+const perWindow = new WeakMap<InternalizeContext, () => Promise<ResolvedEmbedder>>();

@@ -1,6 +1,7 @@
 import type { TextEmbedder } from '../../core/embedding/embedder.js';
 import { createEmbedder } from '../../core/embedding/resolve.js';
 import { InjectionOptionsError, parseInjectionOptions } from '../../core/injection/options.js';
+import { embedCached } from '../../core/embedding/cache.js';
 import { planTrajectory } from '../../core/injection/planner.js';
 import type { InjectionOptions, InjectionPlan, SelectedPrinciple } from '../../core/injection/types.js';
 import { openStore } from '../../core/store/index.js';
@@ -90,7 +91,15 @@ export function makePreviewCommand(resolveEmbedder: EmbedderResolver): Command {
         const embedder = await resolveEmbedder(io);
         try {
           if (!args.flags.has('json')) io.out(`Embedder: ${embedder.id} — ${embedder.description}\n`);
-          const plan = await planTrajectory({ trajectory, pool, internalizedIds: internalized, embedder, options, evidenceWorkspaces: evidenceWorkspaces(store, pool) });
+          const plan = await planTrajectory({
+            trajectory,
+            pool,
+            internalizedIds: internalized,
+            embedder,
+            options,
+            evidenceWorkspaces: evidenceWorkspaces(store, pool),
+            embedCache: (texts) => embedCached(store, embedder, texts),
+          });
           if (args.flags.has('json')) {
             io.out(`${JSON.stringify(plan)}\n`);
             return 0;

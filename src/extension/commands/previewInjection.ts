@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { WorkerClient, WorkerError } from '../../core/distill/worker.js';
-import type { TextEmbedder } from '../../core/embedding/embedder.js';
-import { createEmbedder } from '../../core/embedding/resolve.js';
+import { windowEmbedder } from '../embedder.js';
 import { parseInjectionOptions } from '../../core/injection/options.js';
 import { renderViews } from '../../core/injection/renderer.js';
 import type { InjectionOptions } from '../../core/injection/types.js';
@@ -115,33 +114,13 @@ function workerDivergence(ctx: InternalizeContext, render: PreviewServices['rend
 }
 
 /**
- * The embedder previews rank with, resolved once: the ONNX MiniLM export in the models folder the
- * trainer also uses, else the lexical embedder with the reason (both say which in their description).
- */
-function previewEmbedder(ctx: InternalizeContext): () => Promise<TextEmbedder> {
-  let resolved: Promise<TextEmbedder> | undefined;
-  ctx.push({ dispose: () => void resolved?.then((e) => e.dispose()) });
-  return () => {
-    resolved ??= createEmbedder({
-      variant: 'int8',
-      // One thread: the extension host shares the machine with the editor and the agents it watches.
-      threads: 1,
-      cacheDir: process.env.INTERNALIZE_MODELS_DIR ?? join(ctx.extension.globalStorageUri.fsPath, 'models'),
-    }).then((embedder) => {
-      ctx.log.info(`Injection Preview embedder: ${embedder.description}`);
-      return embedder;
-    });
-    return resolved;
-  };
-}
-
-/**
  * "Preview Injection": from a trajectory row (context menu, inline), the trajectory timeline's
  * toolbar, or the palette (pick a trajectory). One preview per trajectory.
  */
 export function registerPreviewInjectionCommand(ctx: InternalizeContext): void {
   const render: PreviewServices['render'] = renderViews;
-  const embedder = previewEmbedder(ctx);
+  // The window's one embedder (internalize.embedding.* settings), shared with About and the language-model tools.
+  const embedder = windowEmbedder(ctx);
   const divergence = workerDivergence(ctx, render);
   const panels = new InjectionPanels(ctx, {
     options: optionsFromSettings,

@@ -3,6 +3,7 @@ import type { TextEmbedder } from '../../core/embedding/embedder.js';
 import type { Principle } from '../../core/principle.js';
 import type { Store } from '../../core/store/index.js';
 import { evidenceWorkspaces, internalizedIds as internalizedFor } from '../../core/store/injection.js';
+import { embedCached } from '../../core/embedding/cache.js';
 import { planTrajectory } from '../../core/injection/planner.js';
 import type { LanguageModel } from '../../core/llm/languageModel.js';
 import type { Step, Trajectory } from '../../core/trajectory.js';
@@ -49,6 +50,8 @@ export async function planPreview(request: PreviewPlanRequest): Promise<PlannedP
     options,
     rerank: request.rerank,
     evidenceWorkspaces: evidenceWorkspaces(store, pool),
+    // Vectors of principles and states come from the store's cache: reopening a preview embeds nothing again.
+    embedCache: (texts) => embedCached(store, request.embedder, texts, request.signal),
     signal: request.signal,
   });
   return { kind: 'plan', plan, poolSize: pool.length };
