@@ -305,7 +305,7 @@ function withoutEntry(value: Record<string, unknown>, createdContainer: boolean)
 
 function installJson(text: string, path: string, server: ServerCommand): { after: string; status: 'add' | 'replace' | 'unchanged'; createdContainer: boolean } {
   const source = text.trim() === '' ? '{}' : text;
-  const root = parseJsonText(source, path) ?? parseTree('{}');
+  const root = parseJsonText(source, path);
   if (root === undefined) throw new ConfigFileError(`${path}: could not be read as JSON. The file was left untouched.`, path);
   const unit = indentUnit(source);
   const eol = eolOf(source);
@@ -472,19 +472,19 @@ function uninstallToml(parse: TomlParser, text: string, path: string): string | 
     while (start > 0 && (lines[start - 1] ?? '').trim() === '') start--;
     const head = lines.slice(0, start);
     const after = head.length === 0 ? '' : head.join(eol) + eol;
-    return checkedTomlRemoval(parse, after, text, original, path);
+    return checkedTomlRemoval(parse, after, original, path);
   }
   while (end > start + 1 && /^\s*(#.*)?$/u.test(lines[end - 1] ?? '')) end--;
   // Keep one blank line between the tables around it.
   if (start > 0 && (lines[start - 1] ?? '').trim() === '' && (lines[end] ?? '').trim() === '') start--;
-  return checkedTomlRemoval(parse, [...lines.slice(0, start), ...lines.slice(end)].join(eol), text, original, path);
+  return checkedTomlRemoval(parse, [...lines.slice(0, start), ...lines.slice(end)].join(eol), original, path);
 }
 
-function checkedTomlRemoval(parse: TomlParser, after: string, text: string, original: Record<string, unknown>, path: string): string {
+function checkedTomlRemoval(parse: TomlParser, after: string, original: Record<string, unknown>, path: string): string {
   if (!isDeepStrictEqual(tomlWithout(parseTomlText(parse, after, path)), tomlWithout(original))) {
     throw new ConfigFileError(`${path}: removing [mcp_servers.${SERVER_NAME}] would change other settings. The file was left untouched; remove it by hand.`, path);
   }
-  return after === text ? text : after;
+  return after;
 }
 
 // ---------------------------------------------------------------------------------------------
