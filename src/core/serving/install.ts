@@ -542,6 +542,23 @@ export async function planUninstall(location: ConfigLocation, options: InstallOp
   return { location: resolved, action: 'uninstall', status: 'remove', before, after, summary: `Remove the "${SERVER_NAME}" server from ${path} (${name}); the rest of the file stays as it is.` };
 }
 
+/** Whether an agent's file already starts our server, for pickers: `invalid` carries the parse error. */
+export async function installState(location: ConfigLocation): Promise<{ state: 'installed' | 'absent' | 'no-file' } | { state: 'invalid'; message: string }> {
+  try {
+    const path = resolvePath(location.path);
+    const text = readText(path);
+    if (text === undefined) return { state: 'no-file' };
+    if (location.format === 'toml') {
+      const value = parseTomlText(await loadToml(), text, path);
+      return { state: (value.mcp_servers as Record<string, unknown> | undefined)?.[SERVER_NAME] === undefined ? 'absent' : 'installed' };
+    }
+    const servers = (text.trim() === '' ? {} : jsonValue(text, path)).mcpServers;
+    return { state: typeof servers === 'object' && servers !== null && SERVER_NAME in servers ? 'installed' : 'absent' };
+  } catch (error) {
+    return { state: 'invalid', message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 /**
  * Writes a planned change. The file must still hold what the plan read (else the user is shown a
  * change that is no longer the one written, so it refuses); the write goes through a temporary file

@@ -13,6 +13,7 @@ import {
   applyChange,
   ConfigFileError,
   configLocations,
+  installState,
   planInstall,
   planUninstall,
   serverCommand,
@@ -48,12 +49,18 @@ function locations(ctx: InternalizeContext): ConfigLocation[] {
 }
 
 async function pickLocation(ctx: InternalizeContext, verb: 'install' | 'uninstall'): Promise<ConfigLocation | undefined> {
-  const items: LocationItem[] = locations(ctx).map((location) => ({
-    label: AGENT_NAMES[location.agent],
-    description: location.label,
-    detail: location.path,
-    location,
-  }));
+  const STATE: Record<'installed' | 'absent' | 'no-file', string> = { installed: 'installed', absent: 'not installed', 'no-file': 'no file yet' };
+  const items: LocationItem[] = await Promise.all(
+    locations(ctx).map(async (location) => {
+      const state = await installState(location);
+      return {
+        label: AGENT_NAMES[location.agent],
+        description: `${location.label} · ${state.state === 'invalid' ? 'cannot be read' : STATE[state.state]}`,
+        detail: state.state === 'invalid' ? `$(warning) ${state.message}` : location.path,
+        location,
+      };
+    }),
+  );
   const picked = await vscode.window.showQuickPick(items, {
     title: verb === 'install' ? 'Install the Internalize principle server for which agent?' : 'Remove the Internalize principle server from which agent?',
     placeHolder: 'The change is shown before anything is written',

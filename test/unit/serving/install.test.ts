@@ -9,6 +9,7 @@ import {
   applyChange,
   ConfigFileError,
   configLocations,
+  installState,
   locationForPath,
   planInstall,
   planUninstall,
@@ -238,6 +239,21 @@ describe('install details', () => {
     applyChange(added, { recordsDir: records });
     applyChange(await planUninstall(codex, { recordsDir: records }), { recordsDir: records });
     assert.equal(readFileSync(codex.path, 'utf8'), bare);
+  });
+
+  it('tells a picker whether each file has the server, and why one cannot be read', async () => {
+    const json = copy('claude-code.mcp.json', 'claude-code');
+    const toml = copy('codex-config.toml', 'codex');
+    assert.deepEqual(await installState(json), { state: 'absent' });
+    assert.deepEqual(await installState(locationForPath('cursor', join(root, 'nowhere', 'mcp.json'))), { state: 'no-file' });
+    applyChange(await planInstall(json, SERVER), { recordsDir: records });
+    applyChange(await planInstall(toml, SERVER), { recordsDir: records });
+    assert.deepEqual(await installState(json), { state: 'installed' });
+    assert.deepEqual(await installState(toml), { state: 'installed' });
+    writeFileSync(json.path, '{ "mcpServers": ');
+    const invalid = await installState(json);
+    assert.equal(invalid.state, 'invalid');
+    assert.match('message' in invalid ? invalid.message : '', /:1:\d+: not valid JSON/u);
   });
 
   it('knows where every agent keeps its file', () => {
