@@ -15,7 +15,7 @@ import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/s
 import { z } from 'zod';
 import type { TextEmbedder } from '../core/embedding/embedder.js';
 import type { Principle } from '../core/principle.js';
-import { learnFromUse, MAX_K, recordOutcome, redactServed, warmPool, servePrinciples, ServingError, type ServeResult } from '../core/serving/index.js';
+import { learnFromUse, MAX_K, recordOutcome, redactServed, renderServeResult, warmPool, servePrinciples, ServingError } from '../core/serving/index.js';
 import { openStore, StoreError, type Store } from '../core/store/index.js';
 
 export const SERVER_NAME = 'internalize';
@@ -100,22 +100,6 @@ function text(t: string, isError = false): CallToolResult {
   return { content: [{ type: 'text', text: t }], ...(isError ? { isError: true } : {}) };
 }
 
-/** The answer as an agent reads it: the principles as a numbered list it can quote ids from. */
-function renderAnswer(result: ServeResult): string {
-  const lines: string[] = [];
-  if (result.principles.length > 0) {
-    lines.push(`Principles for this state (callId ${result.callId}):`);
-    result.principles.forEach((p, i) => {
-      lines.push(`${String(i + 1)}. [${p.id}] ${p.text.replace(/\s+/gu, ' ').trim()}`);
-      lines.push(`   score ${p.score.toFixed(3)}: ${p.why}`);
-    });
-    lines.push(`Apply what fits; report with ${TOOL_OUTCOME} (id, helpful|harmful, callId).`);
-  }
-  if (result.message !== undefined) lines.push(result.message);
-  if (result.truncated) lines.push('(The state was longer than the budget: long outputs were cut from the middle and older steps left out.)');
-  return lines.join('\n');
-}
-
 function principleMarkdown(p: Principle): string {
   return [`# ${p.id}`, '', p.text, '', `- when: ${p.when === '' ? '(any)' : p.when}`, `- scope: ${p.scope}`, `- helpful: ${String(p.helpful)}, harmful: ${String(p.harmful)}`].join('\n');
 }
@@ -175,7 +159,7 @@ export function createServer(options: ServerOptions): InternalizeMcpServer {
           ...(args.workspace === undefined ? {} : { workspace: args.workspace }),
           client,
         });
-        return { ...text(renderAnswer(result)), structuredContent: { ...result, principles: result.principles.map((p) => ({ ...p })), internalized: [...result.internalized] } };
+        return { ...text(renderServeResult(result, TOOL_OUTCOME)), structuredContent: { ...result, principles: result.principles.map((p) => ({ ...p })), internalized: [...result.internalized] } };
       } catch (error) {
         return failure(error);
       }

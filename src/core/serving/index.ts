@@ -1,5 +1,6 @@
 /** Serving principles to running agents: the core the MCP server and the VS Code language-model tool share. */
 export { servePrinciples, redactServed, MAX_K } from './serve.js';
+export { renderServeResult } from './render.js';
 export { recordOutcome, type RecordedOutcome } from './outcome.js';
 export { buildState, stateHash, canonicalJson } from './state.js';
 export { poolVersion, warmPool } from './pool.js';

@@ -1,16 +1,15 @@
-import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { WorkerClient, WorkerError } from '../../core/distill/worker.js';
-import { windowEmbedder } from '../embedder.js';
 import { parseInjectionOptions } from '../../core/injection/options.js';
 import { renderViews } from '../../core/injection/renderer.js';
 import type { InjectionOptions } from '../../core/injection/types.js';
 import { config } from '../config.js';
+import { windowEmbedder } from '../embedder.js';
 import type { InternalizeContext } from '../context.js';
 import { reportError } from '../errors.js';
 import { availableModels } from '../llm/models.js';
 import { InjectionPanels, type DivergenceSource, type PreviewServices } from '../webviews/injectionPanel.js';
 import { divergenceRecords, planPreview } from '../webviews/injectionModel.js';
+import { idleWorker, modelsDir } from '../worker/idleWorker.js';
 import { idFrom, pickTrajectory } from './trajectories.js';
 
 /** The planner's options from settings; a bad value is refused with the setting that is wrong. */
@@ -31,30 +30,16 @@ function optionsFromSettings(): InjectionOptions {
 
 const RERANK_NEEDS_MODEL = 'The LLM re-rank needs a language model: a VS Code chat model, or internalize.llm.baseUrl and internalize.llm.model for an OpenAI-compatible endpoint.';
 
-/** The worker is stopped after this long without a divergence request, which frees the model's memory. */
-const IDLE_MS = 5 * 60_000;
-
 /**
  * The divergence column's worker: started only when the user asks (never in an untrusted
  * workspace), kept while the column is used, stopped when idle and when the extension stops.
  */
 function workerDivergence(ctx: InternalizeContext, render: PreviewServices['render']): DivergenceSource {
-  let worker: WorkerClient | undefined;
-  let idle: NodeJS.Timeout | undefined;
-  const stop = (): void => {
-    if (idle !== undefined) clearTimeout(idle);
-    worker?.dispose();
-    worker = undefined;
-  };
-  ctx.push({ dispose: stop });
-  const touch = (): void => {
-    if (idle !== undefined) clearTimeout(idle);
-    idle = setTimeout(stop, IDLE_MS);
-  };
+  const pool = idleWorker(ctx, 'divergence');
   return {
     status() {
       if (!vscode.workspace.isTrusted) return { ready: false, reason: 'This workspace is not trusted, and Internalize never starts its training worker (a Python process) in an untrusted workspace.', action: 'trust' };
-      if (worker === undefined) {
+      if (pool.peek() === undefined) {
         return {
           ready: false,
           reason: `The divergence column needs the training worker with ${config.baseModel()} loaded (internalize.trainer.baseModel, run by ${config.pythonPath() || 'python3'}); it is not running.`,
@@ -64,36 +49,24 @@ function workerDivergence(ctx: InternalizeContext, render: PreviewServices['rend
       return { ready: true, model: config.baseModel() };
     },
     async start() {
-      if (!vscode.workspace.isTrusted || worker !== undefined) return;
-      const python = config.pythonPath() || 'python3';
-      ctx.log.info(`Injection Preview: starting the worker (${python}) for divergence scores with ${config.baseModel()}`);
-      const started = WorkerClient.start({
-        python,
-        cwd: ctx.extension.globalStorageUri.fsPath,
-        onDiagnostic: (line) => {
-          ctx.log.debug(`[divergence] ${line}`);
-        },
-      });
-      worker = started;
-      touch();
+      if (!vscode.workspace.isTrusted || pool.peek() !== undefined) return;
       try {
-        await started.hello();
+        await pool.get().hello();
       } catch (error) {
-        if (worker === started) stop();
+        pool.stop();
         throw error;
       }
     },
     async score(trajectory, plan, positions) {
-      const running = worker;
-      if (running === undefined) throw new Error('the training worker is not running');
-      touch();
+      if (pool.peek() === undefined) throw new Error('the training worker is not running');
+      const running = pool.get();
       const { records, positions: scored, zero } = divergenceRecords(trajectory, plan, positions, render);
       const none = zero.map((position) => ({ position, klPerToken: 0, tokens: 0 }));
       if (records.length === 0) return none;
       try {
         const result = await running.score({
           model: config.baseModel(),
-          models_dir: process.env.INTERNALIZE_MODELS_DIR ?? join(ctx.extension.globalStorageUri.fsPath, 'models'),
+          models_dir: modelsDir(ctx),
           dataset: records,
           persistence: plan.options.persistence,
         });
@@ -106,7 +79,7 @@ function workerDivergence(ctx: InternalizeContext, render: PreviewServices['rend
         ];
       } catch (error) {
         // A worker that is gone is replaced on the user's next request.
-        if (error instanceof WorkerError && ['exited', 'no-python', 'no-package', 'spawn-failed'].includes(error.code)) stop();
+        pool.failed(error);
         throw error;
       }
     },

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { TextEmbedder } from '../../core/embedding/embedder.js';
-import { recordOutcome, servePrinciples, ServingError, type ServeResult } from '../../core/serving/index.js';
+import { recordOutcome, renderServeResult, servePrinciples, ServingError, type ServeResult } from '../../core/serving/index.js';
 import { StoreError } from '../../core/store/index.js';
 import { config } from '../config.js';
 import type { InternalizeContext } from '../context.js';
@@ -15,22 +15,6 @@ import { LM_TOOL_CLIENT } from './usage.js';
 
 export const LM_TOOL_PRINCIPLES = 'internalize_principles_for_state';
 export const LM_TOOL_OUTCOME = 'internalize_report_principle_outcome';
-
-/** The answer as a model reads it: a numbered list it can quote ids from, as the MCP tool answers. */
-export function renderServeResult(result: ServeResult): string {
-  const lines: string[] = [];
-  if (result.principles.length > 0) {
-    lines.push(`Principles for this state (callId ${result.callId}):`);
-    result.principles.forEach((p, i) => {
-      lines.push(`${String(i + 1)}. [${p.id}] ${p.text.replace(/\s+/gu, ' ').trim()}`);
-      lines.push(`   score ${p.score.toFixed(3)}: ${p.why}`);
-    });
-    lines.push(`Apply what fits; report with ${LM_TOOL_OUTCOME} (id, helpful|harmful, callId).`);
-  }
-  if (result.message !== undefined) lines.push(result.message);
-  if (result.truncated) lines.push('(The state was longer than the budget: long outputs were cut from the middle and older steps left out.)');
-  return lines.join('\n');
-}
 
 function textResult(text: string): vscode.LanguageModelToolResult {
   return new vscode.LanguageModelToolResult([new vscode.LanguageModelTextPart(text)]);
@@ -88,7 +72,7 @@ export function registerLanguageModelTools(ctx: InternalizeContext, embedder: ()
           const result = await servePrinciplesForTool(ctx, embedder, request, abortSignal(token));
           ctx.log.info(`${LM_TOOL_PRINCIPLES}: ${String(result.principles.length)} of ${String(result.poolSize)} principles served (call ${result.callId})${result.internalized.length > 0 ? `, ${String(result.internalized.length)} left out as internalized` : ''}`);
           if (result.principles.length > 0) ctx.notify('principles');
-          return textResult(renderServeResult(result));
+          return textResult(renderServeResult(result, LM_TOOL_OUTCOME));
         } catch (error) {
           return failure(ctx, LM_TOOL_PRINCIPLES, error);
         }
