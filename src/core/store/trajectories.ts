@@ -154,7 +154,12 @@ export function toRows(trajectory: Trajectory): TrajectoryRows {
 /** The trajectory that toRows serialized (the inverse of toRows). */
 export function fromRows(rows: TrajectoryRows): Trajectory {
   const row = rows.trajectory;
-  const { outcome: _label, stepCount: _steps, redactionCount: _redactions, ...summary } = summaryFromRow({ ...row, imported_at: '' });
+  return trajectoryFromRow({ ...row, imported_at: '' }, rows.steps.map((step) => ({ ...step, trajectory_id: row.id })));
+}
+
+/** A stored trajectory row and its step rows, as the domain value. */
+function trajectoryFromRow(row: TrajectoryRow, steps: readonly StepRow[]): Trajectory {
+  const { outcome: _label, stepCount: _steps, redactionCount: _redactions, ...summary } = summaryFromRow(row);
   return {
     ...summary,
     systemPrompt: opt(row.system_prompt),
@@ -163,7 +168,7 @@ export function fromRows(rows: TrajectoryRows): Trajectory {
     redactions: fromJson<Record<string, number>>(row.redactions_json, {}),
     sourcePath: opt(row.source_path),
     parentSessionId: opt(row.parent_session_id),
-    steps: rows.steps.map((step) => stepFromRow({ ...step, trajectory_id: row.id })),
+    steps: steps.map(stepFromRow),
   };
 }
 
@@ -333,18 +338,7 @@ export class TrajectoryRepository {
 
   get(id: string): Trajectory | undefined {
     const row = this.getRow.get(id);
-    if (row === undefined) return undefined;
-    const { outcome: _label, stepCount: _steps, redactionCount: _redactions, ...summary } = summaryFromRow(row);
-    return {
-      ...summary,
-      systemPrompt: opt(row.system_prompt),
-      outcome: fromJson<Outcome>(row.outcome_json, { label: row.outcome as OutcomeLabel, evidence: [] }),
-      usage: fromJson<TokenUsage | undefined>(row.usage_json, undefined),
-      redactions: fromJson<Record<string, number>>(row.redactions_json, {}),
-      sourcePath: opt(row.source_path),
-      parentSessionId: opt(row.parent_session_id),
-      steps: this.getSteps.all(id).map(stepFromRow),
-    };
+    return row === undefined ? undefined : trajectoryFromRow(row, this.getSteps.all(id));
   }
 
   /** One trajectory's summary row, without loading its steps. */
