@@ -2,7 +2,8 @@
 // fills a demo store with the bundled sample trajectories, and serves it on 127.0.0.1.
 // Ctrl+C stops the editor and everything it started.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -31,10 +32,20 @@ run('building and packaging the extension (npm run package)', 'npm', ['run', '--
 const userData = join(demo, 'user-data');
 const extensions = join(demo, 'extensions');
 const home = join(demo, 'home');
-const workspace = join(demo, 'workspace');
-const store = join(demo, 'internalize.db');
-for (const dir of [join(userData, 'User'), extensions, home, workspace]) mkdirSync(dir, { recursive: true });
-cpSync(join(root, 'samples', 'demo-workspace'), workspace, { recursive: true });
+// The sample project lives outside this clone's git tree (VS Code would otherwise point at the clone's
+// repository) as a git repository of its own; it is copied once, so what the user exports into it stays.
+const workspace = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'internalize', 'demo', 'tally');
+// A store of its own for the sample runs (earlier demos filled internalize.db with the test fixtures).
+const store = join(demo, 'sample-runs.db');
+for (const dir of [join(userData, 'User'), extensions, home]) mkdirSync(dir, { recursive: true });
+if (!existsSync(workspace)) {
+  cpSync(join(root, 'samples', 'demo-workspace'), workspace, { recursive: true });
+  const git = (...args) => spawnSync('git', ['-c', 'user.name=Internalize demo', '-c', 'user.email=demo@localhost', ...args], { cwd: workspace, stdio: 'ignore' });
+  if (git('init', '-q', '-b', 'main').status === 0) {
+    git('add', '-A');
+    git('commit', '-q', '-m', 'tally: the sample project of the Internalize demo');
+  }
+}
 writeFileSync(
   join(userData, 'User', 'settings.json'),
   JSON.stringify(
@@ -44,18 +55,14 @@ writeFileSync(
       'telemetry.telemetryLevel': 'off',
       'internalize.store.path': store,
       'internalize.trainer.pythonPath': join(root, '.venv', 'bin', 'python'),
-      // The bundled samples are a handful of runs: let a pattern seen once be proposed.
-      'internalize.experience.minSupport': 1,
     },
     null,
     2,
   ),
 );
-const samples = readdirSync(join(root, 'test', 'fixtures'), { withFileTypes: true })
-  .filter((d) => d.isDirectory() && !['experience', 'workspace', 'demo-workspace'].includes(d.name))
-  .map((d) => join(root, 'test', 'fixtures', d.name));
-console.log(`Importing the bundled sample trajectories into ${store}`);
-spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'import', ...samples, '--db', store], { cwd: root, stdio: ['ignore', 'inherit', 'ignore'] });
+// The sample runs (samples/agent-runs: Claude Code, Codex CLI, Gemini CLI, Cline) about the sample project.
+console.log(`Importing the sample agent runs into ${store}`);
+spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'import', join(root, 'samples', 'agent-runs'), '--db', store], { cwd: root, stdio: ['ignore', 'inherit', 'ignore'] });
 
 const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
 run('installing the packaged extension into code-server', codeServer, [...common, '--install-extension', join(root, 'dist', 'internalize.vsix'), '--force'], {
@@ -81,9 +88,9 @@ const server = spawn(
 const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
 console.log(
   `\nInternalize is running in code-server. Open:\n\n  ${url}\n\n` +
-    'Then, in the Internalize container: the sample runs are in Trajectories; "Summarize Trajectories into Principles" mines them\n' +
-    '(or summarizes them with the local SmolLM2-135M-Instruct); "Start Distillation Round" → "Principle suite" internalizes the\n' +
-    'built-in coding principles into SmolLM2-135M on CPU and ends with the before/after table per principle.\n\nPress Ctrl+C to stop.',
+    `The editor opens tally, a small sample project (copied to ${workspace}), and the Internalize container holds ten\n` +
+    'sample runs of four agents on it. The walkthrough (Help → Welcome → "Get started with Internalize") tells the story:\n' +
+    'open a run, summarize the runs into principles, accept one, export it to AGENTS.md, preview its injection, start a round.\n\nPress Ctrl+C to stop.',
 );
 
 let stopping = false;
