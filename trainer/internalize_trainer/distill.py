@@ -59,6 +59,13 @@ def _causal_lm(model):
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
+def _teacher_weights(model):
+    """The context in which `model` is the teacher: its adapter disabled, or as it is when it has none."""
+    import contextlib
+
+    return model.disable_adapter() if hasattr(model, "disable_adapter") else contextlib.nullcontext()
+
+
 def _head(lm, hidden: torch.Tensor) -> torch.Tensor:
     logits = lm.get_output_embeddings()(hidden)
     cap = getattr(lm.config, "final_logit_softcapping", None)
@@ -89,7 +96,8 @@ class TargetLogits(torch.nn.Module):
 def teacher_targets(model, pairs: list[TrainingPair], top_k: int, groups: list[list[int]] | None = None,
                     batch_size: int = 8, pad_id: int = 0, device: torch.device | str = "cpu",
                     autocast: bool = False) -> list[TeacherTargets]:
-    """Scores every pair once with the adapter disabled; reused by every epoch (the teacher never changes).
+    """Scores every pair once with the adapter disabled (a model without adapter as it is); reused by every
+    epoch (the teacher never changes).
 
     With `groups` (the pairs of one record), the record's plain sequence runs once and each turn's
     teacher pass starts from its KV cache: a step-wise teacher's context is the plain prefix up to the
@@ -103,7 +111,7 @@ def teacher_targets(model, pairs: list[TrainingPair], top_k: int, groups: list[l
     singles = sorted((g[0] for g in groups if len(g) == 1), key=lambda i: len(pairs[i].teacher.input_ids))
     scorer, lm = TargetLogits(model), _causal_lm(model)
     device = torch.device(device)
-    with model.disable_adapter(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+    with _teacher_weights(model), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
         # One-turn records: plain batched passes (padding on the right never changes earlier positions).
         for first in range(0, len(singles), batch_size):
             chunk = [pairs[i].teacher for i in singles[first : first + batch_size]]
@@ -160,10 +168,13 @@ def _on_policy_pair(model, tokenizer, pair: TrainingPair, teacher_prompt: list[i
 
 def distill(model_dir: str | Path, records: list[Record], config: DistillConfig, out_dir: str | Path,
             on_event: Event = lambda e: None, should_stop: Callable[[], bool] = lambda: False,
-            replay: list[Record] | None = None) -> dict:
+            replay: list[Record] | None = None, teacher_model=None) -> dict:
     """Trains a LoRA adapter on `records` and saves it under `out_dir/adapter`; returns the run's metrics.
 
     `replay` holds general turns (no principles) on which the student is kept close to the base model.
+    `teacher_model`, when given, is a separate model that scores the teacher views and the replay turns instead
+    of `model_dir`'s weights with the adapter disabled: a continual iteration whose student starts from the
+    merged previous student can keep the original base model as its teacher (an anchored teacher).
     """
     if config.lean_memory and not lean_allocator():
         on_event({"event": "log", "level": "warning", "message": "lean_memory needs glibc's malloc (Linux); left as it is"})
@@ -200,18 +211,19 @@ def distill(model_dir: str | Path, records: list[Record], config: DistillConfig,
         # Non-reentrant checkpointing needs no input that requires grad, so the frozen embeddings can stay frozen.
         _causal_lm(model).activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
     model.to(device)
+    teacher_model = model if teacher_model is None else teacher_model.to(device).eval()
     on_event({"event": "log", "level": "info",
               "message": f"{len(pairs)} target turns from {len(records)} records; regime {config.regime}; {world} process(es)"})
 
     loop_started = time.perf_counter()
     saving = 0.0  # checkpoint writes are not training: kept out of train_loop_s
     teacher_s = time.perf_counter()
-    teacher = (teacher_targets(model, pairs, config.teacher_top_k, groups if config.reuse_prefix else None,
+    teacher = (teacher_targets(teacher_model, pairs, config.teacher_top_k, groups if config.reuse_prefix else None,
                                config.batch_size, tokenizer.pad_token_id, device, autocast)
                if config.regime == "off-policy" else None)
     replay_pairs = [p for i, r in enumerate(replay or []) for p in _pairs_or_explain(tokenizer, r, i, config)]
     teacher_s = time.perf_counter() - teacher_s
-    base_on_replay = (teacher_targets(model, replay_pairs, config.teacher_top_k, None, config.batch_size, tokenizer.pad_token_id,
+    base_on_replay = (teacher_targets(teacher_model, replay_pairs, config.teacher_top_k, None, config.batch_size, tokenizer.pad_token_id,
                                       device, autocast)
                       if replay_pairs and config.replay_weight > 0 else [])
     scorer = TargetLogits(model)
@@ -261,7 +273,8 @@ def distill(model_dir: str | Path, records: list[Record], config: DistillConfig,
                     loss = sum(p.sum() * 0.0 for p in model.parameters() if p.requires_grad)
                 else:
                     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                        loss = _batch_loss(trained, model, tokenizer, config, [step_pairs[i] for i in batch], teacher, batch, device)
+                        loss = _batch_loss(trained, teacher_model, tokenizer, config, [step_pairs[i] for i in batch], teacher, batch,
+                                           device)
                     loss = loss / n_tokens * world
                 loss.backward()
                 step_loss += float(loss.detach()) / world
@@ -348,18 +361,19 @@ def _pairs_or_explain(tokenizer, record: Record, index: int, config: DistillConf
         raise DatasetError(f"record {index}: {error}") from error
 
 
-def _batch_loss(scorer, model, tokenizer, config: DistillConfig, batch: list[TrainingPair], teacher, indices: list[int],
+def _batch_loss(scorer, teacher_model, tokenizer, config: DistillConfig, batch: list[TrainingPair], teacher, indices: list[int],
                 device: torch.device) -> torch.Tensor:
-    """Summed loss of one micro-batch; `scorer` is the (possibly DDP-wrapped) TargetLogits of `model`."""
+    """Summed loss of one micro-batch; `scorer` is the student's (possibly DDP-wrapped) TargetLogits, `teacher_model`
+    scores on-policy turns (the student's own model with its adapter disabled, or a separate teacher)."""
     ids, mask = pad_batch([p.student.input_ids for p in batch], tokenizer.pad_token_id)
     student = scorer(ids.to(device), mask.to(device), [p.student for p in batch])
     targets = torch.tensor([t for p in batch for t in p.student.target_ids], device=device)
     if config.regime == "sft":
         return losses.cross_entropy(student, targets)
     if config.regime == "on-policy":
-        with torch.no_grad(), model.disable_adapter():
+        with torch.no_grad(), _teacher_weights(teacher_model):
             t_ids, t_mask = pad_batch([p.teacher.input_ids for p in batch], tokenizer.pad_token_id)
-            t_logits = TargetLogits(model)(t_ids.to(device), t_mask.to(device), [p.teacher for p in batch])
+            t_logits = TargetLogits(teacher_model)(t_ids.to(device), t_mask.to(device), [p.teacher for p in batch])
         loss = losses.reverse_kl(student, t_logits)
     else:
         loss = _divergence(config, student, [teacher[i] for i in indices])

@@ -11,15 +11,22 @@
    on held-out decision states, 1 - KL(teacher||student) / KL(teacher||base), and labelled so.
 5. Retention: NLL of the base model's own answers to held-out general prompts, student vs base; the
    collapse guard stops the rounds when it rises past its limit.
+
+The continual setting (the paper's, `run_continual`): iterations that each bring principles not trained before,
+each training a new LoRA on the merged previous student, re-scoring every principle trained so far against the
+original base model after each iteration, so forgetting and collapse show.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 
@@ -87,11 +94,24 @@ class SuiteConfig:
         return SuiteConfig(**values, distill=DistillConfig.from_dict(base))
 
 
+#: Which blocks a case's teacher view gets: message index -> block text (data.Record's `blocks`).
+Blocks = Callable[[Case, Principle], dict[int, str]]
+
+
+def stepwise_blocks(case: Case, principle: Principle) -> dict[int, str]:
+    """The paper's step-wise injection: the principle's block appended to the case's latest observation."""
+    return {case.observation: principle.block}
+
+
+def teacher_view(case: Case, blocks: dict[int, str]) -> list[dict]:
+    """The case's messages with the given blocks appended, as data.py renders a teacher view."""
+    record = Record(messages=case.messages + [{"role": "assistant", "content": ""}], blocks=blocks, targets=[len(case.messages)])
+    return teacher_messages(record, len(case.messages))[:-1]
+
+
 def block_view(case: Case, principle: Principle) -> list[dict]:
     """The teacher view of a case: the step-wise block appended to its latest observation (data.py's rendering)."""
-    record = Record(messages=case.messages + [{"role": "assistant", "content": ""}], blocks={case.observation: principle.block},
-                    targets=[len(case.messages)])
-    return teacher_messages(record, len(case.messages))[:-1]
+    return teacher_view(case, stepwise_blocks(case, principle))
 
 
 def z_score(successes_a: int, n_a: int, successes_b: int, n_b: int) -> float:
@@ -108,13 +128,14 @@ class Runner:
     """One suite run: holds the model, the cases and the event sink."""
 
     def __init__(self, model_dir: Path, config: SuiteConfig, out_dir: Path, emit: Event = lambda e: None,
-                 should_stop: Callable[[], bool] = lambda: False):
+                 should_stop: Callable[[], bool] = lambda: False, suite: list[Principle] | None = None):
+        """`suite` replaces the built-in coding suite (tests run the recipe on principles a toy model can follow)."""
         from .model import load_model
 
         self.config, self.out, self.emit, self.should_stop = config, Path(out_dir), emit, should_stop
         self.model_dir = Path(model_dir)
         self.tokenizer, self.model = load_model(model_dir)
-        suite = load_suite(config.seed)
+        suite = load_suite(config.seed) if suite is None else suite
         wanted = config.principles or [p.id for p in suite]
         missing = sorted(set(wanted) - {p.id for p in suite})
         if missing:
@@ -174,22 +195,29 @@ class Runner:
 
     def teacher_records(self, model, principles: list[Principle], seed: int) -> tuple[list[Record], dict[str, dict]]:
         """Samples k teacher responses per training case and keeps the successes as distillation records."""
-        records, stats, c = [], {}, self.config
+        kept, stats = self.teacher_successes(model, principles, seed)
+        return [Record(messages=case.messages + [{"role": "assistant", "content": text}], blocks={case.observation: p.block},
+                       targets=[len(case.messages)]) for p, case, text in kept], stats
+
+    def teacher_successes(self, model, principles: list[Principle], seed: int,
+                          blocks: Blocks = stepwise_blocks) -> tuple[list[tuple[Principle, Case, str]], dict[str, dict]]:
+        """Samples k teacher responses per training case (teacher view: the case with `blocks`) and keeps the
+        checker's successes, as (principle, case, response)."""
+        kept, stats, c = [], {}, self.config
         for i, p in enumerate(principles):
             self.emit({"event": "progress", "phase": "sample", "step": i, "total": len(principles), "principle": p.id})
             cases = p.train[: c.n_train]
             k = c.teacher_samples if p.checker else 1
-            responses = self.sample(model, [block_view(case, p) for case in cases], k, c.temperature, seed + 7 * i)
+            responses = self.sample(model, [teacher_view(case, blocks(case, p)) for case in cases], k, c.temperature, seed + 7 * i)
             # Distinct successes only: a repeated sample teaches nothing new and overweights its prompt.
             good = [list(dict.fromkeys(t for t in texts if t.strip() and (p.checker is None or p.checker(t, case))))[: c.keep_per_case]
                     for case, texts in zip(cases, responses, strict=True)]
             # Round-robin over the cases (each case's first success before any second one) up to the cap.
             chosen = [(case, texts[j]) for j in range(c.keep_per_case) for case, texts in zip(cases, good, strict=True) if j < len(texts)]
             chosen = chosen[: c.max_records_per_principle]
-            records += [Record(messages=case.messages + [{"role": "assistant", "content": text}], blocks={case.observation: p.block},
-                               targets=[len(case.messages)]) for case, text in chosen]
+            kept += [(p, case, text) for case, text in chosen]
             stats[p.id] = {"sampled": len(cases) * k, "successes": sum(len(g) for g in good), "kept": len(chosen)}
-        return records, stats
+        return kept, stats
 
     def replay_records(self) -> list[Record]:
         answers = self.sample(self.model, [[{"role": "user", "content": q}] for q in self.replay_prompts], 1, 0.0, self.config.seed)
@@ -207,14 +235,16 @@ class Runner:
         return total / max(tokens, 1)
 
     @torch.no_grad()
-    def divergences(self, model, principle: Principle, seed: int) -> tuple[float, float]:
+    def divergences(self, model, principle: Principle, seed: int, reference=None) -> tuple[float, float]:
         """Mean per-token KL(teacher || base) and KL(teacher || student) on the teacher's responses to held-out
-        decision states (teacher: base weights with the principle in context; base and student: without)."""
+        decision states (teacher: base weights with the principle in context; base and student: without).
+        The base weights are `model`'s with its adapter disabled, or `reference` (the original base model of a
+        continual run, whose student adapter sits on a merged previous student)."""
         from . import losses
 
         cases = principle.heldout[: self.config.n_heldout]
-        with model.disable_adapter():
-            responses = self.sample(model, [block_view(c, principle) for c in cases], 1, self.config.eval_temperature, seed)
+        with _base_weights(model, reference) as base:
+            responses = self.sample(base, [block_view(c, principle) for c in cases], 1, self.config.eval_temperature, seed)
         before = after = 0.0
         tokens = 0
         for case, (text,) in zip(cases, responses, strict=True):
@@ -223,9 +253,9 @@ class Runner:
             answer = {"role": "assistant", "content": text}
             student = render_turn(self.tokenizer, case.messages + [answer])
             teacher = render_turn(self.tokenizer, block_view(case, principle) + [answer])
-            with model.disable_adapter():
-                t_logits = target_logits(model(input_ids=torch.tensor([teacher.input_ids])).logits, [teacher])
-                b_logits = target_logits(model(input_ids=torch.tensor([student.input_ids])).logits, [student])
+            with _base_weights(model, reference) as base:
+                t_logits = target_logits(base(input_ids=torch.tensor([teacher.input_ids])).logits, [teacher])
+                b_logits = target_logits(base(input_ids=torch.tensor([student.input_ids])).logits, [student])
             s_logits = target_logits(model(input_ids=torch.tensor([student.input_ids])).logits, [student])
             before += float(losses.forward_kl(b_logits, t_logits))
             after += float(losses.forward_kl(s_logits, t_logits))
@@ -296,13 +326,14 @@ class Runner:
         return result
 
     def evaluate_round(self, student, chosen: list[Principle], calibration: dict, kept: dict, round_index: int,
-                       retention_pairs: list, base_nll: float) -> dict:
+                       retention_pairs: list, base_nll: float, reference=None) -> dict:
+        """Scores each principle without it in context, and retention; `reference` as in `divergences`."""
         c, rows = self.config, []
         for i, p in enumerate(chosen):
             self.emit({"event": "progress", "phase": "evaluate", "step": i, "total": len(chosen), "principle": p.id})
             row = {"id": p.id, "name": p.name, "text": p.text, "kind": p.kind, **kept.get(p.id, {})}
             if p.checker is None:
-                kl_before, kl_after = self.divergences(student, p, c.seed + 500)
+                kl_before, kl_after = self.divergences(student, p, c.seed + 500, reference)
                 score = 1 - kl_after / kl_before if kl_before > 0 else None
                 row.update(method="divergence", base=None, teacher=None, student=None, kl_before=kl_before, kl_after=kl_after)
             else:
@@ -322,10 +353,190 @@ class Runner:
                 "collapse": asdict(verdict)}
 
 
+@contextlib.contextmanager
+def _base_weights(model, reference) -> Iterator:
+    if reference is not None:
+        yield reference
+    else:
+        with model.disable_adapter():
+            yield model
+
+
 def run_suite(model_dir: Path, config: SuiteConfig, out_dir: Path, emit: Event = lambda e: None,
               should_stop: Callable[[], bool] = lambda: False, calibration: dict | None = None) -> dict:
     """Calibrates (unless given), trains one student per round on the calibrated principles, scores each principle."""
     return Runner(model_dir, config, out_dir, emit, should_stop).run(calibration)
+
+
+Teacher = Literal["previous", "anchored"]
+Injection = Literal["stepwise", "global"]
+
+#: The continual benchmark's schedule: pairs of principles that passed calibration, none trained twice.
+CONTINUAL_SCHEDULE: list[list[str]] = [["P2", "P6"], ["P7", "P8"], ["P4", "P10"]]
+
+
+@dataclass
+class ContinualConfig:
+    """The continual setting: iterations that each bring principles not trained before."""
+
+    #: Principle ids each iteration brings, in order; an id appears in one iteration only.
+    schedule: list[list[str]] = field(default_factory=lambda: [list(ids) for ids in CONTINUAL_SCHEDULE])
+    #: Who teaches iteration n: "previous" = the merged previous student with the block in context (its teacher
+    #: samples and its KL targets; what repeated rounds do today), "anchored" = the ORIGINAL base model with the
+    #: block, while the student still continues from the merged previous student. Anchored also takes the replay
+    #: KL targets on general prompts from the original base, so retention is pulled toward it, not toward the
+    #: previous student. Iteration 1 is the same under both.
+    teacher: Teacher = "previous"
+    #: Replay of earlier iterations' kept teacher successes in this iteration's records: False/0 none, True/1 all,
+    #: a fraction in between (a seeded sample of each earlier iteration's). Their targets are recomputed by this
+    #: iteration's teacher; their blocks follow `injection`.
+    replay_kept: bool | float = False
+    #: "stepwise" = the principle's block appended to the latest observation (the paper's default); "global" = the
+    #: blocks of every principle of the pool so far, once, at the start of the conversation: appended to the
+    #: system message, or to the first user message of a case that has none (a single-turn case).
+    injection: Injection = "stepwise"
+    #: Stop after an iteration the collapse guard rejects (the product's loop); a benchmark measures on.
+    stop_on_collapse: bool = True
+    #: Everything one iteration uses (cases, samples, generation, distillation regime and its knobs).
+    suite: SuiteConfig = field(default_factory=SuiteConfig)
+
+    @staticmethod
+    def from_dict(data: dict) -> ContinualConfig:
+        known = set(ContinualConfig.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown continual setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        values = dict(data)
+        suite = SuiteConfig.from_dict(values.pop("suite", None) or {})
+        config = ContinualConfig(**values, suite=suite)
+        if config.teacher not in ("previous", "anchored"):
+            raise ValueError(f"teacher must be previous or anchored, not {config.teacher!r}")
+        if config.injection not in ("stepwise", "global"):
+            raise ValueError(f"injection must be stepwise or global, not {config.injection!r}")
+        if not 0 <= replay_fraction(config.replay_kept) <= 1:
+            raise ValueError(f"replay_kept must be true, false or a fraction in [0, 1], not {config.replay_kept!r}")
+        return config
+
+
+def replay_fraction(replay_kept: bool | float) -> float:
+    return float(replay_kept) if not isinstance(replay_kept, bool) else (1.0 if replay_kept else 0.0)
+
+
+def check_schedule(schedule: list[list[str]], calibration: dict, suite_ids: list[str]) -> None:
+    """Every id once, known to the suite and kept by calibration; the error names the iteration and the id."""
+    if not schedule or any(not ids for ids in schedule):
+        raise ValueError("schedule: every iteration needs at least one principle id")
+    seen: dict[str, int] = {}
+    for n, ids in enumerate(schedule, 1):
+        for pid in ids:
+            if pid not in suite_ids:
+                raise ValueError(f"schedule, iteration {n}: unknown principle {pid}; the suite has {', '.join(suite_ids)}")
+            if pid in seen:
+                raise ValueError(f"schedule, iteration {n}: {pid} was already trained in iteration {seen[pid]}; "
+                                 "each iteration brings principles not trained before")
+            if pid not in calibration or not calibration[pid]["calibrated"]:
+                reason = calibration.get(pid, {}).get("reason", "not in the calibration")
+                raise ValueError(f"schedule, iteration {n}: {pid} did not pass calibration ({reason}); its teacher is not clearly "
+                                 "better than the base, so there is nothing to internalize")
+            seen[pid] = n
+
+
+def replayed(history: list[list], fraction: float, seed: int) -> list:
+    """A seeded share `fraction` of each earlier iteration's kept successes (all of them at 1, none at 0)."""
+    out = []
+    for n, kept in enumerate(history, 1):
+        count = round(fraction * len(kept))
+        picks = sorted(random.Random(seed * 1009 + n).sample(range(len(kept)), count))
+        out += [kept[i] for i in picks]
+    return out
+
+
+def global_blocks(pool: list[Principle]) -> Blocks:
+    """Global injection: every principle of the pool, once, at the start of the conversation."""
+    text = "\n".join(p.block for p in pool)
+    return lambda case, principle: {0: text}
+
+
+def capped_mean(rows: list[dict]) -> float | None:
+    """Mean score over the principles, each capped at 1.0: a student past its teacher cannot hide another's loss."""
+    scores = [min(r["score"], 1.0) for r in rows if r.get("score") is not None]
+    return sum(scores) / len(scores) if scores else None
+
+
+def run_continual(model_dir: Path, config: ContinualConfig, out_dir: Path, calibration: dict, emit: Event = lambda e: None,
+                  should_stop: Callable[[], bool] = lambda: False, on_iteration: Callable[[dict], None] = lambda result: None,
+                  suite: list[Principle] | None = None) -> dict:
+    """The continual setting, iteration by iteration; `on_iteration` gets the whole result after each one (a stopped
+    benchmark keeps what it measured). Scores are always against the calibration's base and teacher (the original
+    base model without / with the block), retention against the original base model."""
+    from .distill import distill
+    from .model import load_model
+
+    c, out, started = config.suite, Path(out_dir), time.perf_counter()
+    wanted = [pid for ids in config.schedule for pid in ids]
+    runner = Runner(model_dir, SuiteConfig.from_dict({**asdict(c), "principles": None}), out, emit, should_stop, suite)
+    check_schedule(config.schedule, calibration, [p.id for p in runner.principles])
+    by_id = {p.id: p for p in runner.principles if p.id in wanted}
+    base = runner.model
+    retention_answers = runner.sample(base, [[{"role": "user", "content": q}] for q in runner.retention_prompts], 1, 0.0, c.seed)
+    retention_pairs = [render_turn(runner.tokenizer, [{"role": "user", "content": q}, {"role": "assistant", "content": a[0]}])
+                       for q, a in zip(runner.retention_prompts, retention_answers, strict=True)]
+    base_nll = runner.nll(base, retention_pairs)
+    general = runner.replay_records()
+    result: dict = {"config": asdict(config), "calibration": {pid: calibration[pid] for pid in wanted}, "base_retention_nll": base_nll,
+                    "iterations": [], "timings": {"setup_s": time.perf_counter() - started}}
+    history: list[list[tuple[Principle, Case, str]]] = []
+    student_dir, teacher = Path(model_dir), base
+    pool: list[Principle] = []
+    for n, ids in enumerate(config.schedule, 1):
+        new = [by_id[pid] for pid in ids]
+        pool += new
+        blocks = stepwise_blocks if config.injection == "stepwise" else global_blocks(pool)
+        timings: dict[str, float] = {}
+        tick = time.perf_counter()
+        kept, stats = runner.teacher_successes(teacher, new, c.seed + 1000 * n, blocks)
+        timings["sample_s"] = time.perf_counter() - tick
+        again = replayed(history, replay_fraction(config.replay_kept), c.seed + n)
+        history.append(kept)
+        records = [Record(messages=case.messages + [{"role": "assistant", "content": text}], blocks=blocks(case, p),
+                          targets=[len(case.messages)]) for p, case, text in kept + again]
+        dataset = {"new": stats, "replayed": {p.id: sum(q.id == p.id for q, _, _ in again) for p in pool if p not in new},
+                   "records": len(records)}
+        row: dict = {"iteration": n, "new": ids, "pool": [p.id for p in pool], "teacher": "original base" if config.teacher == "anchored"
+                     or n == 1 else f"iteration {n - 1}'s student", "dataset": dataset}
+        if not records:
+            runner._warn(f"iteration {n}: no successful teacher response to distill")
+            row["stopped"] = "no successful teacher response to distill"
+            result["iterations"].append(row)
+            on_iteration(result)
+            break
+        tick = time.perf_counter()
+        distill_config = DistillConfig.from_dict({**asdict(c.distill), "seed": c.seed + n, "save_merged": n < len(config.schedule),
+                                                  "lora": asdict(c.distill.lora)})
+        trained = distill(student_dir, records, distill_config, out / f"iteration{n}", on_event=emit, should_stop=should_stop,
+                          replay=general, teacher_model=base if config.teacher == "anchored" else None)
+        timings["train_s"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        scored = runner.evaluate_round(trained["model"], pool, calibration, {**stats}, n, retention_pairs, base_nll, reference=base)
+        timings["evaluate_s"] = time.perf_counter() - tick
+        row.update(principles=scored["principles"], capped_mean=capped_mean(scored["principles"]), retention=scored["retention"],
+                   collapse=scored["collapse"], train={k: v for k, v in trained["metrics"].items() if k != "adapter"},
+                   adapter=trained["metrics"].get("adapter"), timings=timings)
+        result["iterations"].append(row)
+        result["timings"]["total_s"] = time.perf_counter() - started
+        emit({"event": "metrics", "metrics": {"iteration": n, "capped_mean": row["capped_mean"], "retention": row["retention"],
+                                              "collapse": row["collapse"]}})
+        on_iteration(result)
+        if row["collapse"]["collapsed"] and config.stop_on_collapse:
+            runner._warn(f"collapse guard stopped the run after iteration {n}: {'; '.join(row['collapse']['reasons'])}")
+            break
+        if n < len(config.schedule):
+            student_dir = Path(trained["metrics"]["merged"])
+            del trained
+            if config.teacher == "previous":
+                _, teacher = load_model(student_dir)
+    result["timings"]["total_s"] = time.perf_counter() - started
+    return result
 
 
 #: The CI-sized variant (trainer/tests/test_suite_ci.py, bench/internalize/noise.py): one principle whose
