@@ -1,7 +1,7 @@
 import { openStore } from '../../core/store/index.js';
 import type { Trajectory } from '../../core/trajectory.js';
 import { proposeOps } from '../../core/experience/curation.js';
-import { minedOps, minePatterns } from '../../core/experience/miner.js';
+import { describeDrops, mine, minedOps } from '../../core/experience/miner.js';
 import { parseArgs, UsageError } from '../args.js';
 import { databasePath, type Command } from '../context.js';
 
@@ -19,9 +19,11 @@ export const mineCommand: Command = {
         .list({ limit: 100_000 })
         .map((s) => store.trajectories.get(s.id))
         .filter((t): t is Trajectory => t !== undefined);
-      const patterns = minePatterns(trajectories, { minSupport });
+      const report = mine(trajectories, { minSupport });
+      const patterns = report.patterns;
       if (args.flags.has('json')) io.out(`${JSON.stringify(patterns)}\n`);
       else for (const p of patterns) io.out(`${p.kind.padEnd(14)} ×${String(p.support)}  ${p.text}\n`);
+      if (report.dropped.length > 0) io.err(`Not proposed: ${describeDrops(report.dropped)}.\n`);
       if (args.flags.has('propose') && patterns.length > 0) {
         const ids = proposeOps(store, minedOps(patterns), { origin: 'mined', batchId: `mine-${new Date().toISOString()}` });
         io.err(`Proposed ${String(ids.length)} principles; review them with \`internalize pool\`.\n`);

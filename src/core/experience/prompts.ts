@@ -4,8 +4,9 @@
  */
 import type { Granularity } from '../principle.js';
 import type { ChatMessage } from '../llm/languageModel.js';
+import { MAX_SENTENCE_WORDS } from './specificity.js';
 
-export const MAX_SENTENCE_WORDS = 32;
+export { MAX_SENTENCE_WORDS };
 
 const SYSTEM = 'You study what coding agents did and distil lessons that help the next agent. Answer exactly in the format asked for.';
 
