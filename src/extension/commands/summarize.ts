@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { createRedactor } from '../../core/redaction/index.js';
 import { consentSummary } from '../../core/experience/consent.js';
 import { proposeOps, withoutKnown } from '../../core/experience/curation.js';
-import { minedOps, minePatterns } from '../../core/experience/miner.js';
+import { describeDrops, mine as minePool, minedOps } from '../../core/experience/miner.js';
 import { extractExperience, type TextRedactor } from '../../core/experience/pipeline.js';
 import { textRedactor } from '../../core/experience/textRedaction.js';
 import type { LanguageModel } from '../../core/llm/languageModel.js';
@@ -61,16 +61,18 @@ interface MethodItem extends vscode.QuickPickItem {
 async function mine(ctx: InternalizeContext, trajectories: readonly Trajectory[]): Promise<void> {
   const store = ctx.getStore();
   const minSupport = config.minSupport();
-  const patterns = minePatterns(trajectories, { minSupport });
+  const report = minePool(trajectories, { minSupport });
+  const patterns = report.patterns;
   const ops = withoutKnown(store, minedOps(patterns));
   const ids = proposeOps(store, ops, { origin: 'mined', batchId: `mine-${new Date().toISOString()}`, autoAccept: config.autoAccept() });
   ctx.notify('principles');
-  ctx.log.info(`Miner: ${String(patterns.length)} patterns in ${String(trajectories.length)} trajectories, ${String(ids.length)} new proposals`);
+  ctx.log.info(`Miner: ${String(patterns.length)} patterns in ${String(trajectories.length)} trajectories, ${String(ids.length)} new proposals, ${describeDrops(report.dropped)}`);
+  for (const d of report.dropped) ctx.log.info(`Miner dropped ${d.kind} "${d.text ?? d.key}" (${String(d.support)} runs): ${d.reason}`);
   const known = patterns.length - ops.length;
   const message =
     patterns.length === 0
       ? `Internalize found no pattern that recurs in ${String(minSupport)} or more of ${String(trajectories.length)} trajectories (internalize.experience.minSupport). Capture more runs, or summarize with a model.`
-      : `Internalize mined ${String(patterns.length)} recurring patterns from ${String(trajectories.length)} trajectories: ${String(ids.length)} new ${config.autoAccept() ? 'principles added' : 'proposals to review'}${known > 0 ? ` (${String(known)} already in the pool)` : ''}.`;
+      : `Internalize mined ${String(patterns.length)} recurring patterns from ${String(trajectories.length)} trajectories: ${String(ids.length)} new ${config.autoAccept() ? 'principles added' : 'proposals to review'}${known > 0 ? ` (${String(known)} already in the pool)` : ''}${report.dropped.length > 0 ? `; ${String(report.dropped.length)} not proposed as no general principle could be phrased (see the log)` : ''}.`;
   const show = await vscode.window.showInformationMessage(message, ...(ids.length > 0 ? ['Show Principles'] : []));
   if (show !== undefined) await vscode.commands.executeCommand('internalize.principles.focus');
 }
