@@ -1,3 +1,5 @@
+import type { ScoreKernel } from './gemm.js';
+
 /**
  * The one dot product whose results the plan reports: float32 arithmetic in four lanes summed in a
  * fixed order, computed by a 139-byte WebAssembly SIMD function (about ten times the plain
@@ -87,5 +89,27 @@ export function dotArena(principles: Float32Array, n: number, dim: number, maxRo
     },
     state: (q, c) => dotF32(block, q * dim, principles, c * dim, dim),
     principles: (i, j) => dotF32(principles, i * dim, principles, j * dim, dim),
+  };
+}
+
+/**
+ * A score kernel over an arena that already holds the principles: each state's row is its exact
+ * dots, so no product is computed twice and nothing is copied but the state. For one state against
+ * a warm pool (serving) this is far cheaper than copying the pool into a fresh arena and running the
+ * blocked loop; `principles` must be the matrix the arena was built from.
+ */
+export function arenaKernel(arena: DotArena): ScoreKernel {
+  return {
+    kind: 'wasm',
+    detail: 'exact dots in the warm arena (WebAssembly SIMD where available)',
+    scores(states, rows, _principles, n) {
+      const out = new Float32Array(rows * n);
+      for (let r = 0; r < rows; r++) {
+        arena.loadStates(states, r, 1);
+        for (let c = 0; c < n; c++) out[r * n + c] = arena.state(0, c);
+      }
+      return Promise.resolve(out);
+    },
+    dispose: () => Promise.resolve(),
   };
 }

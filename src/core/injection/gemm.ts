@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 
 export interface ScoreKernel {
-  readonly kind: 'onnx' | 'js';
+  readonly kind: 'onnx' | 'js' | 'wasm';
   /** In words, for benchmarks and the CLI: "onnxruntime-node 1.30.0 Gemm, 2 threads". */
   readonly detail: string;
   /**

@@ -58,6 +58,11 @@ export interface SelectInput {
   /** Rows per matrix product; bounds the score buffer (rows × n floats). */
   readonly blockRows?: number;
   readonly kernel?: ScoreKernel;
+  /**
+   * An arena already holding `principles` (dotArena(principles, n, dim, rows ≥ blockRows)): a server
+   * asking about one state at a time against the same warm pool saves copying the pool in per call.
+   */
+  readonly arena?: DotArena;
   /** Return each row's allowed candidates (a re-rank chooses among them); off, `candidates` is empty. */
   readonly keepCandidates?: boolean;
   readonly signal?: AbortSignal;
@@ -280,7 +285,7 @@ export async function selectBatch(input: SelectInput): Promise<RowSelection[]> {
   if (kernel === undefined) throw new Error('no score kernel');
   try {
     const blockRows = Math.max(1, input.blockRows ?? Math.max(1, Math.min(4096, Math.floor(8_000_000 / n))));
-    const arena = dotArena(input.principles, n, dim, Math.min(blockRows, rows));
+    const arena = input.arena ?? dotArena(input.principles, n, dim, Math.min(blockRows, rows));
     const remember = n <= MEMO_MAX && (n <= 1024 || rows * candidateCount * k >= (n * n) / 8);
     const similarity = principleSimilarity(arena, n, remember);
     const allowedHeap = new TopK(candidateCount);

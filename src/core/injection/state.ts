@@ -92,7 +92,7 @@ function stringifyArguments(args: Readonly<Record<string, unknown>>, maxChars: n
 }
 
 /** One step as the state shows it; every piece pre-cut to `maxChars` so nothing large is copied twice. */
-function stepLines(step: Step, maxChars: number): string {
+export function stepLines(step: Step, maxChars: number): string {
   const lines: string[] = [];
   const said = step.text ?? step.thought;
   if (said !== undefined && said.trim() !== '') lines.push(`Assistant: ${truncateMiddle(said.trim(), maxChars)}`);

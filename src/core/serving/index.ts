@@ -6,3 +6,4 @@ export { buildState, stateHash, canonicalJson } from './state.js';
 export { poolVersion, warmPool } from './pool.js';
 export { ServingError, type OutcomeInput, type ServedPrinciple, type ServeInput, type ServeResult, type ServeState, type ServeStep, type Verdict } from './types.js';
 export { learnFromUse, isServeToolCall, type LearnReport } from './learn.js';
+export { DEFAULT_SEGMENT_POLICY, SegmentCache, sharedSegmentCache, stateSegments, stateVector, type SegmentPolicy, type StateEmbedding } from './stateVector.js';

@@ -1,7 +1,8 @@
 /**
  * The accepted pool kept warm for serving: the principles and their vectors as one row-major
- * matrix, rebuilt only when the pool changes. A call then costs one state embedding and one
- * matrix-vector product, not a pool read and a cache lookup per principle.
+ * matrix (also held in WebAssembly memory for the exact dots), rebuilt only when the pool changes. A
+ * call then costs one state embedding and one matrix-vector product, not a pool read, a cache lookup
+ * per principle or a copy of the matrix.
  *
  * The pool's version is read from the store at every call (one aggregate over the accepted rows), so
  * a principle accepted, edited or retired in the editor is served at the next call, by any process.
@@ -9,6 +10,7 @@
 import type { Database } from 'better-sqlite3';
 import { embedCached } from '../embedding/cache.js';
 import type { TextEmbedder } from '../embedding/embedder.js';
+import { dotArena, type DotArena } from '../injection/exactDot.js';
 import { principleEmbeddingText } from '../injection/planner.js';
 import type { Principle } from '../principle.js';
 import type { Store } from '../store/index.js';
@@ -20,6 +22,8 @@ export interface WarmPool {
   /** principles.length × dim, L2-normalized rows. */
   readonly vectors: Float32Array;
   readonly evidenceWorkspaces: ReadonlyMap<string, string>;
+  /** The vectors already in WebAssembly memory with room for one state, so a call copies in only its state. */
+  readonly arena: DotArena;
 }
 
 /**
@@ -55,7 +59,8 @@ export async function warmPool(store: Store, embedder: TextEmbedder, signal?: Ab
     if (vectors.length !== principles.length * embedder.dim) {
       throw new RangeError(`The embedder returned ${String(vectors.length)} numbers for ${String(principles.length)} principles; expected ${String(principles.length * embedder.dim)}.`);
     }
-    return { version, principles, vectors: Float32Array.from(vectors), evidenceWorkspaces: evidenceWorkspaces(store, principles) };
+    const matrix = Float32Array.from(vectors);
+    return { version, principles, vectors: matrix, evidenceWorkspaces: evidenceWorkspaces(store, principles), arena: dotArena(matrix, principles.length, embedder.dim, 1) };
   })();
   cache.set(embedder.id, { pending, version });
   try {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TextRedactor } from '../experience/pipeline.js';
 import { textRedactor } from '../experience/textRedaction.js';
-import { jsKernel } from '../injection/gemm.js';
+import { arenaKernel } from '../injection/exactDot.js';
 import { DEFAULT_INJECTION_OPTIONS } from '../injection/options.js';
 import { scopeAllows } from '../injection/scope.js';
 import { ALLOWED, BLOCKED_INTERNALIZED, BLOCKED_SCOPE, selectBatch, type Pick } from '../injection/select.js';
@@ -18,6 +18,7 @@ import { nowIso } from '../store/json.js';
 import { ServeCallRepository } from '../store/serveCalls.js';
 import { warmPool } from './pool.js';
 import { buildState } from './state.js';
+import { stateVector } from './stateVector.js';
 import { ServingError, type ServedPrinciple, type ServeInput, type ServeResult } from './types.js';
 
 /** Principles a call may ask for: the paper's selector returns 3–8. */
@@ -104,14 +105,19 @@ export async function servePrinciples(input: ServeInput): Promise<ServeResult> {
       else if (!scopeAllows(p, state.facts, pool.evidenceWorkspaces)) mask[i] = BLOCKED_SCOPE;
       else mask[i] = ALLOWED;
     });
-    const vector = await embedder.embed([state.text], input.signal);
-    if (vector.length !== embedder.dim) throw new RangeError(`The embedder returned ${String(vector.length)} numbers for one state; expected ${String(embedder.dim)}.`);
+    const embedded = await stateVector({
+      embedder, trajectory: state.trajectory, wholeText: state.text, signal: input.signal,
+      ...(input.stateEmbedding === undefined ? {} : { mode: input.stateEmbedding }),
+      ...(input.segmentCache === undefined ? {} : { cache: input.segmentCache }),
+    });
     const [row] = await selectBatch({
-      states: vector, rows: 1, principles: pool.vectors, n, dim: embedder.dim,
+      states: embedded.vector, rows: 1, principles: pool.vectors, n, dim: embedder.dim,
       maskFor: () => mask,
       config: { k, scoreFloor: DEFAULT_INJECTION_OPTIONS.scoreFloor, mmrLambda: DEFAULT_INJECTION_OPTIONS.mmrLambda },
-      // One state against the pool is a matrix-vector product: the plain kernel, no session to start.
-      kernel: jsKernel(),
+      // One state against the warm pool: its exact dots in the pool's arena, nothing else to copy or start.
+      kernel: arenaKernel(pool.arena),
+      arena: pool.arena,
+      blockRows: 1,
       signal: input.signal,
     });
     for (const b of row?.blocked ?? []) if (b.cause === 'internalized') leftOut.push(pool.principles[b.index]?.id ?? '');

@@ -22,6 +22,8 @@ export interface BuiltState {
   /** sha256 of the state as the client sent it (canonical JSON), for linking a captured call back to its log row. */
   readonly hash: string;
   readonly facts: TrajectoryFacts;
+  /** The state as a trajectory (task, kept steps), for embedding it segment by segment. */
+  readonly trajectory: Trajectory;
 }
 
 /** JSON with object keys sorted, so the same arguments hash alike whatever order a client wrote them in. */
@@ -86,8 +88,8 @@ export function buildState(state: ServeState, budgetTokens: number, workspace?: 
   if (trajectory.steps.length === 0) {
     // A free-text situation is the whole state: it gets the whole budget, not the task's third.
     const fitted = fitTokens(trajectory.task, budgetTokens, estimateTokens);
-    return { text: fitted.text, truncated: fitted.cut, hash, facts };
+    return { text: fitted.text, truncated: fitted.cut, hash, facts, trajectory };
   }
   const built = decisionState(trajectory, trajectory.steps.length, budgetTokens);
-  return { text: built.text, truncated: built.truncated || dropped, hash, facts };
+  return { text: built.text, truncated: built.truncated || dropped, hash, facts, trajectory };
 }

@@ -7,6 +7,7 @@ import type { TextEmbedder } from '../embedding/embedder.js';
 import type { TextRedactor } from '../experience/pipeline.js';
 import type { Store } from '../store/index.js';
 import type { Verdict } from '../store/serveCalls.js';
+import type { SegmentCache, StateEmbedding } from './stateVector.js';
 
 export type { Verdict } from '../store/serveCalls.js';
 
@@ -43,6 +44,13 @@ export interface ServeInput {
   readonly redact?: TextRedactor;
   /** Tokens the decision state may take before it is embedded (default: the injection default). */
   readonly stateTokenBudget?: number;
+  /**
+   * `segments` (default): the task and each recent step embedded apart and cached, so a call within
+   * a session embeds only its newest step; `whole`: the built state in one piece, as the planner does.
+   */
+  readonly stateEmbedding?: StateEmbedding;
+  /** Where segment vectors are kept between calls; the process's shared cache when absent. */
+  readonly segmentCache?: SegmentCache;
   readonly signal?: AbortSignal;
 }
 
