@@ -111,6 +111,43 @@ def _suite(params: dict, emit: Callable[[dict], None], cancelled: Callable[[], b
             "timings": result["timings"]}
 
 
+def _raw_lines(params: dict, key: str) -> list[dict]:
+    raw = params.get(key)
+    if isinstance(raw, list):
+        return raw
+    if not isinstance(raw, str) or not Path(raw).is_file():
+        raise ProtocolError("invalid-params", f"{key}: give a JSONL dataset file or a list of records (no file at {raw})")
+    rows = []
+    for number, line in enumerate(Path(raw).read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise ProtocolError("invalid-params", f"{raw}:{number}: not valid JSON ({error.msg})") from error
+    return rows
+
+
+def _score_round(params: dict, emit: Callable[[dict], None], cancelled: Callable[[], bool]) -> dict:
+    """Own-data scoring: per-principle divergence on held-out states, action NLL, retention, the guard's verdict."""
+    from .owndata import score_round
+
+    if not params.get("student"):
+        raise ProtocolError("invalid-params", "score_round needs 'student' (the merged student model folder of this iteration)")
+    student = Path(params["student"])
+    if not (student / "config.json").is_file():
+        raise ProtocolError("invalid-params",
+                            f"student: {student} is not a model folder (no config.json); was the round's merged model saved?")
+    rows = _raw_lines(params, "dataset")
+    records = [Record.parse(r, f"dataset[{i}]") for i, r in enumerate(rows)]
+    principles = [list((r.get("meta") or {}).get("principles") or []) for r in rows]
+    retention = ([Record.parse(r, f"retention[{i}]") for i, r in enumerate(_raw_lines(params, "retention"))]
+                 if params.get("retention") else [])
+    return score_round(_model_dir(params), student, records, principles, retention, params.get("persistence", "ephemeral"),
+                       float(params.get("threshold", 0.5)), float(params.get("max_retention_increase", 0.05)),
+                       params.get("device"), emit, cancelled)
+
+
 def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Callable[[], bool]) -> dict:
     from . import toyworld
     from .distill import distill
@@ -119,6 +156,12 @@ def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Call
         return _generate(params, emit)
     if method == "suite":
         return _suite(params, emit, cancelled)
+    if method == "general":
+        from .owndata import write_general
+
+        return write_general(_model_dir(params), workdir(params), int(params.get("max_new_tokens", 48)), emit)
+    if method == "score_round":
+        return _score_round(params, emit, cancelled)
     out = workdir(params)
     if params.get("toy"):
         # The built-in toy world: its model, its teacher trajectories and its evaluation sets.
