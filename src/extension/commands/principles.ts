@@ -32,10 +32,64 @@ function selection<T>(node: unknown, selected: unknown, pick: (n: unknown) => T 
   return [...new Set(all)];
 }
 
+/** Says that the review queue is empty and offers what fills it. */
+function nothingToReview(): void {
+  const summarize = 'Summarize Trajectories';
+  void vscode.window
+    .showInformationMessage('Internalize: no proposed changes are waiting for review. Summarizing your trajectories proposes principles to review here.', summarize)
+    .then((answer) => (answer === summarize ? vscode.commands.executeCommand('internalize.summarize') : undefined));
+}
+
+/** Why a principle points at no run: where it came from. */
+function noEvidenceReason(p: Principle | undefined): string {
+  const origin = p?.origin;
+  switch (origin) {
+    case 'manual':
+      return 'it was written by hand';
+    case 'imported':
+      return 'it came from a principle pack, which carries no runs';
+    case undefined:
+      return 'the change names no run';
+    default:
+      return `the ${origin === 'mined' ? 'miner' : 'model'} that proposed it recorded none`;
+  }
+}
+
+interface EvidenceChoice {
+  readonly principle?: Principle;
+  readonly op?: StoredPoolOp;
+}
+
+/** From the palette: a principle or proposal that points at runs, or undefined (having said why). */
+async function pickWithEvidence(ctx: InternalizeContext): Promise<EvidenceChoice | undefined> {
+  const store = ctx.getStore();
+  const runs = (n: number): string => `${String(n)} ${n === 1 ? 'step' : 'steps'} of evidence`;
+  const items = [
+    ...store.poolOps
+      .list({ status: 'proposed' })
+      .filter((op) => op.evidence.length > 0)
+      .map((op) => ({ label: op.after ?? op.before ?? op.principleId, description: `${op.kind} ${op.principleId} · proposed · ${runs(op.evidence.length)}`, choice: { op } })),
+    ...store.principles
+      .list({ status: 'accepted' })
+      .filter((p) => p.evidence.length > 0)
+      .map((p) => ({ label: p.text, description: `${p.id} · accepted · ${runs(p.evidence.length)}`, choice: { principle: p } })),
+  ];
+  if (items.length === 0) {
+    const summarize = 'Summarize Trajectories';
+    const answer = await vscode.window.showInformationMessage(
+      'Internalize: no principle points at a run yet. Summarizing your trajectories proposes principles, each linked to the steps of the runs it came from.',
+      summarize,
+    );
+    if (answer === summarize) await vscode.commands.executeCommand('internalize.summarize');
+    return undefined;
+  }
+  return (await vscode.window.showQuickPick(items, { title: 'Show Evidence: pick a principle', matchOnDescription: true }))?.choice;
+}
+
 async function pickOps(ctx: InternalizeContext, title: string): Promise<StoredPoolOp[]> {
   const ops = ctx.getStore().poolOps.list({ status: 'proposed' });
   if (ops.length === 0) {
-    void vscode.window.showInformationMessage('Internalize: no proposed changes are waiting for review.');
+    nothingToReview();
     return [];
   }
   const picked = await vscode.window.showQuickPick(
@@ -122,7 +176,10 @@ export function registerPrincipleCommands(ctx: InternalizeContext, local?: () =>
       run('accept the proposed changes', async () => {
         const store = ctx.getStore();
         const ops = store.poolOps.list({ status: 'proposed' });
-        if (ops.length === 0) return;
+        if (ops.length === 0) {
+          nothingToReview();
+          return;
+        }
         const answer = await vscode.window.showWarningMessage(`Accept all ${String(ops.length)} proposed changes without reviewing them one by one?`, { modal: true }, 'Accept All');
         if (answer !== 'Accept All') return;
         const failed: string[] = [];
@@ -219,14 +276,21 @@ export function registerPrincipleCommands(ctx: InternalizeContext, local?: () =>
     vscode.commands.registerCommand(
       'internalize.showEvidence',
       run('show the evidence', async (node) => {
-        const p = principleOf(node);
-        const op = opOf(node);
-        const evidence = op !== undefined && op.evidence.length > 0 ? op.evidence : (p ?? (op === undefined ? undefined : ctx.getStore().principles.get(op.principleId)))?.evidence ?? [];
+        const store = ctx.getStore();
+        let p = principleOf(node);
+        let op = opOf(node);
+        if (p === undefined && op === undefined) {
+          const choice = await pickWithEvidence(ctx);
+          if (choice === undefined) return;
+          ({ principle: p, op } = choice);
+        }
+        const principle = p ?? (op === undefined ? undefined : store.principles.get(op.principleId));
+        const evidence = op !== undefined && op.evidence.length > 0 ? op.evidence : (principle?.evidence ?? []);
         if (evidence.length === 0) {
-          void vscode.window.showInformationMessage('Internalize: this principle has no recorded evidence (it was written or imported by hand).');
+          const id = principle?.id ?? op?.principleId ?? 'This principle';
+          void vscode.window.showInformationMessage(`Internalize: ${id} points at no run: ${noEvidenceReason(principle)}.`);
           return;
         }
-        const store = ctx.getStore();
         const ref =
           evidence.length === 1
             ? evidence[0]

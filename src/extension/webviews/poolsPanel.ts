@@ -119,6 +119,19 @@ export function registerPoolCommands(ctx: InternalizeContext): void {
       const iterations = store.snapshots.iterations();
       // From an Iterations row: that iteration's pool against the one before it.
       const n = typeof arg === 'object' && arg !== null && 'number' in arg && typeof arg.number === 'number' ? arg.number : undefined;
+      if (iterations.length === 0) {
+        // Comparing the empty pool with the current one would read as "nothing changed"; say what is true.
+        const start = 'Start Distillation Round';
+        const pools = 'Compare Pools…';
+        void vscode.window
+          .showInformationMessage(
+            'Internalize: no distillation round has run yet, so there are no iterations to compare. Each round freezes the pool it starts from; after a round, Compare Iterations shows what changed between them. Compare Pools… compares the current pool with the empty one now.',
+            start,
+            pools,
+          )
+          .then((answer) => (answer === start ? vscode.commands.executeCommand('internalize.startRound') : answer === pools ? vscode.commands.executeCommand('internalize.comparePools') : undefined));
+        return;
+      }
       if (n !== undefined && iterations.includes(n)) {
         const previous = iterations.filter((i) => i < n).pop();
         const next = iterations.find((i) => i > n);
