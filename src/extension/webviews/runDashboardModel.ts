@@ -1,0 +1,404 @@
+/**
+ * What the Run Dashboard shows, kept apart from the webview host so it can be tested in plain Node:
+ * a running round's state built from worker events, the result's metrics in words, and the
+ * capability curve across iterations from the store's records.
+ */
+import type { IterationRecord, PrincipleScoreRecord } from '../../core/store/index.js';
+import {
+  LOG_TAIL_LINES,
+  MAX_POINTS,
+  type CapabilityCurve,
+  type ChartPoint,
+  type CurveSeries,
+  type ExplainedMetric,
+  type RunProgress,
+  type RunResult,
+  type RunStatus,
+  type RunView,
+} from '../../protocol/dashboard.js';
+
+/** The events the dashboard reads: the worker's (src/core/distill/worker.ts), and a round service's `kl` where it reports one. */
+export type DashboardEvent =
+  | { readonly event: 'progress'; readonly phase: string; readonly step: number; readonly total: number; readonly loss?: number; readonly kl?: number; readonly tokens_per_s?: number; readonly eta_s?: number; readonly principle?: string }
+  | { readonly event: 'log'; readonly level: string; readonly message: string }
+  | { readonly event: 'checkpoint'; readonly path: string }
+  | { readonly event: 'metrics' | 'done' }
+  | { readonly event: 'error'; readonly message: string };
+
+const PHASE_LABELS: Readonly<Record<string, string>> = {
+  calibrate: 'Calibrating (base vs teacher)',
+  sample: 'Sampling teacher responses',
+  train: 'Training',
+  distill: 'Training',
+  evaluate: 'Evaluating held-out prompts',
+  retention: 'Measuring retention',
+};
+
+export function phaseLabel(phase: string): string {
+  return PHASE_LABELS[phase] ?? phase.charAt(0).toUpperCase() + phase.slice(1);
+}
+
+export interface RunStart {
+  readonly iteration: number;
+  readonly title: string;
+  /**
+   * The phases of this kind of round in order: each takes an equal share of the bar. A phase not
+   * listed (or an empty list) fills the bar by its own step count.
+   */
+  readonly phases: readonly string[];
+}
+
+export interface RunDelta {
+  readonly iteration: number;
+  readonly status: RunStatus;
+  readonly progress?: RunProgress;
+  readonly points: ChartPoint[];
+  readonly log: string[];
+}
+
+function finite(value: number | undefined): number | undefined {
+  return value !== undefined && Number.isFinite(value) ? value : undefined;
+}
+
+/** Keeps every n-th point (and the last) so a long run crosses the boundary in at most `max` points. */
+export function thinPoints(points: readonly ChartPoint[], max: number = MAX_POINTS): ChartPoint[] {
+  if (points.length <= max) return [...points];
+  const every = Math.ceil(points.length / max);
+  const kept = points.filter((_, i) => i % every === 0);
+  const last = points[points.length - 1];
+  if (last !== undefined && kept[kept.length - 1] !== last) kept[kept.length - 1] = last;
+  return kept;
+}
+
+/** One round as the dashboard sees it: built from events, read whole (`view`) or as what changed (`drain`). */
+export class RunTracker {
+  private status: RunStatus = 'starting';
+  private progress: RunProgress | undefined;
+  private readonly points: ChartPoint[] = [];
+  private readonly log: string[] = [];
+  private pointsSent = 0;
+  private linesPending: string[] = [];
+  private progressChanged = false;
+  private statusChanged = false;
+  private result: RunResult | undefined;
+  private checkpoint: string | undefined;
+  private trainSteps = 0;
+  readonly startedAt: string;
+  private readonly startedMs: number;
+
+  constructor(
+    readonly start: RunStart,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.startedMs = now();
+    this.startedAt = new Date(this.startedMs).toISOString();
+  }
+
+  get iteration(): number {
+    return this.start.iteration;
+  }
+
+  get finished(): boolean {
+    return this.result !== undefined;
+  }
+
+  /** The last checkpoint the worker reported saving. */
+  get lastCheckpoint(): string | undefined {
+    return this.checkpoint;
+  }
+
+  event(e: DashboardEvent): void {
+    if (this.result !== undefined) return;
+    switch (e.event) {
+      case 'progress':
+        this.onProgress(e);
+        return;
+      case 'log':
+        this.line(`${e.level.toUpperCase()} ${e.message}`);
+        return;
+      case 'checkpoint':
+        this.checkpoint = e.path;
+        this.line(`checkpoint saved: ${e.path}`);
+        return;
+      case 'error':
+        this.line(`ERROR ${e.message}`);
+        return;
+      case 'metrics':
+      case 'done':
+        return;
+    }
+  }
+
+  /** A line for the log tail (the worker's stderr, or a note of the host). */
+  line(text: string): void {
+    for (const part of text.split(/\r?\n/u)) {
+      const clipped = part.length > 2000 ? `${part.slice(0, 1999)}…` : part;
+      this.log.push(clipped);
+      this.linesPending.push(clipped);
+    }
+    if (this.log.length > LOG_TAIL_LINES) this.log.splice(0, this.log.length - LOG_TAIL_LINES);
+    if (this.linesPending.length > LOG_TAIL_LINES) this.linesPending.splice(0, this.linesPending.length - LOG_TAIL_LINES);
+  }
+
+  private onProgress(e: Extract<DashboardEvent, { event: 'progress' }>): void {
+    if (this.status === 'starting') {
+      this.status = 'running';
+      this.statusChanged = true;
+    }
+    const total = Math.max(0, Math.round(e.total));
+    const step = Math.min(Math.max(0, Math.round(e.step)), total === 0 ? Math.max(0, Math.round(e.step)) : total);
+    const within = total === 0 ? 0 : step / total;
+    const phases = this.start.phases;
+    const index = phases.indexOf(e.phase === 'distill' ? 'train' : e.phase);
+    const percent = index < 0 || phases.length === 0 ? 100 * within : (100 * (index + within)) / phases.length;
+    this.progress = {
+      phase: phaseLabel(e.phase),
+      principle: e.principle,
+      step,
+      total,
+      // Never backwards: a later phase's first steps must not empty the bar.
+      percent: Math.min(100, Math.max(this.progress?.percent ?? 0, percent)),
+      etaS: finite(e.eta_s) !== undefined && (e.eta_s ?? 0) >= 0 ? e.eta_s : undefined,
+    };
+    this.progressChanged = true;
+    const loss = finite(e.loss);
+    const kl = finite(e.kl);
+    const tokensPerS = finite(e.tokens_per_s);
+    if (loss === undefined && kl === undefined && tokensPerS === undefined) return;
+    this.trainSteps += 1;
+    this.points.push({ step: this.trainSteps, t: Math.max(0, (this.now() - this.startedMs) / 1000), loss, kl, tokensPerS: tokensPerS !== undefined && tokensPerS >= 0 ? tokensPerS : undefined });
+  }
+
+  finish(result: Omit<RunResult, 'checkpoint'> & { readonly checkpoint?: string }): void {
+    if (this.result !== undefined) return;
+    this.result = { ...result, checkpoint: result.checkpoint ?? (result.status === 'failed' || result.status === 'cancelled' ? this.checkpoint : undefined) };
+    this.status = result.status;
+    this.statusChanged = true;
+    if (result.status === 'done' || result.status === 'collapsed') {
+      const p = this.progress;
+      this.progress = { phase: 'Finished', step: p?.total ?? 0, total: p?.total ?? 0, percent: 100, etaS: 0 };
+      this.progressChanged = true;
+    }
+  }
+
+  get outcome(): RunResult | undefined {
+    return this.result;
+  }
+
+  view(): RunView {
+    return {
+      iteration: this.start.iteration,
+      title: this.start.title,
+      startedAt: this.startedAt,
+      status: this.status,
+      progress: this.progress,
+      points: thinPoints(this.points),
+      log: [...this.log],
+      result: this.result,
+    };
+  }
+
+  /** Marks everything as sent (after a whole view went to the webview). */
+  markSent(): void {
+    this.pointsSent = this.points.length;
+    this.linesPending = [];
+    this.progressChanged = false;
+    this.statusChanged = false;
+  }
+
+  /** What changed since the last drain or view, or undefined when nothing did. */
+  drain(): RunDelta | undefined {
+    const points = this.points.slice(this.pointsSent);
+    if (points.length === 0 && this.linesPending.length === 0 && !this.progressChanged && !this.statusChanged) return undefined;
+    const delta: RunDelta = { iteration: this.start.iteration, status: this.status, progress: this.progress, points: thinPoints(points), log: this.linesPending };
+    this.markSent();
+    return delta;
+  }
+}
+
+/**
+ * Calls `flush` at most once per `intervalMs`, however often `schedule` is called: a worker that
+ * reports every few milliseconds must not flood the webview with messages.
+ */
+export class Throttle {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private last = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly flush: () => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  schedule(): void {
+    if (this.timer !== undefined) return;
+    const wait = Math.max(0, this.last + this.intervalMs - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.last = this.now();
+      this.flush();
+    }, wait);
+  }
+
+  /** Runs a pending flush now (the round ended: its last state must not wait). */
+  flushNow(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.last = this.now();
+    this.flush();
+  }
+
+  dispose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+interface MetricInfo {
+  readonly label: string;
+  readonly explanation: string;
+  readonly format: (value: number) => string;
+  /** The metric this one is compared with (the base model's), and whether higher is better. */
+  readonly base?: { readonly key: string; readonly higherIsBetter: boolean };
+}
+
+const fixed = (digits: number) => (v: number): string => v.toFixed(digits);
+const share = (v: number): string => `${(100 * v).toFixed(0)}%`;
+
+/** The metrics a result explains, in the order it shows them; others are listed after them as they are. */
+const METRICS: Readonly<Record<string, MetricInfo>> = {
+  accuracy_without_principles: {
+    label: 'Accuracy without principles (student)',
+    explanation: 'How often the trained model takes the right action on held-out states with no principles in its context: what it has internalized.',
+    format: share,
+    base: { key: 'base_accuracy_without_principles', higherIsBetter: true },
+  },
+  base_accuracy_without_principles: { label: 'Accuracy without principles (base model)', explanation: 'The same held-out states, answered by the model before this round: the starting point.', format: share },
+  teacher_accuracy_with_principles: { label: 'Accuracy with principles (teacher)', explanation: 'The base model with the principles injected into its context: the behaviour the student is trained to reach without them.', format: share },
+  mean_score: {
+    label: 'Mean principle score',
+    explanation: 'Per principle, the share of the gap between the base model and the teacher that the student closed without the principle in context (1.0 = all of it); averaged over trained principles.',
+    format: fixed(2),
+  },
+  principles_internalized: { label: 'Principles internalized', explanation: 'Trained principles whose score passed the internalization threshold; they are no longer injected when serving this model.', format: fixed(0) },
+  principles_trained: { label: 'Principles trained', explanation: 'Principles that calibration kept (the teacher clearly beat the base model with them) and this round trained.', format: fixed(0) },
+  retention_ratio: {
+    label: 'Retention NLL (×base)',
+    explanation: 'Retention NLL: the negative log-likelihood of fixed general text under the trained model, divided by the base model\'s. Above 1 the model lost some general ability; the collapse guard stops the loop past its limit.',
+    format: (v) => `×${v.toFixed(3)}`,
+  },
+  probe_nll: {
+    label: 'Retention NLL (probe text)',
+    explanation: 'Retention NLL: the negative log-likelihood of fixed general text under the trained model (lower is better). Compared with the base model\'s to see whether training cost general ability.',
+    format: fixed(3),
+    base: { key: 'base_probe_nll', higherIsBetter: false },
+  },
+  base_probe_nll: { label: 'Retention NLL of the base model', explanation: 'The same probe text under the model before this round.', format: fixed(3) },
+  valid_action_rate: {
+    label: 'Valid actions',
+    explanation: 'Share of held-out states where the model produced a well-formed tool call (no premature final answer, no malformed call): the paper\'s collapse symptom.',
+    format: share,
+    base: { key: 'base_valid_action_rate', higherIsBetter: true },
+  },
+  base_valid_action_rate: { label: 'Valid actions (base model)', explanation: 'The same measure for the model before this round.', format: share },
+  divergence_score: {
+    label: 'Divergence score',
+    explanation: 'Divergence score: 1 − KL(teacher‖student) after training ÷ KL before, on held-out states where the selector picks the principle. 1 means the student, without the principle, now decides as the teacher does with it.',
+    format: fixed(2),
+  },
+  final_loss: { label: 'Final training loss', explanation: 'The distillation loss (forward KL from teacher to student per target token, plus the replay term) at the last step.', format: fixed(4) },
+  tokens_per_s: { label: 'Training speed', explanation: 'Tokens processed per second of training.', format: (v) => `${v.toFixed(0)} tok/s` },
+  steps: { label: 'Optimizer steps', explanation: 'Weight updates this round made.', format: fixed(0) },
+  target_turns: { label: 'Target turns', explanation: 'Assistant turns the student was trained on.', format: fixed(0) },
+  train_loop_s: { label: 'Training time', explanation: 'Seconds spent in the training loop, without loading and evaluation.', format: (v) => `${v.toFixed(1)} s` },
+};
+
+/** Keys that are paths or structures, not numbers to show. */
+const NOT_SHOWN = new Set(['adapter', 'merged', 'collapse', 'timings', 'rank']);
+
+/** The result's metrics in words, each with what it means; a metric with a base says whether it got better. */
+export function explainMetrics(metrics: Readonly<Record<string, unknown>>): ExplainedMetric[] {
+  const out: ExplainedMetric[] = [];
+  for (const [key, info] of Object.entries(METRICS)) {
+    const value = num(metrics[key]);
+    if (value === undefined) continue;
+    let judgement: ExplainedMetric['judgement'];
+    const base = info.base === undefined ? undefined : num(metrics[info.base.key]);
+    if (info.base !== undefined && base !== undefined) {
+      judgement = Math.abs(value - base) < 1e-9 ? 'same' : value > base === info.base.higherIsBetter ? 'better' : 'worse';
+    }
+    out.push({ key, label: info.label, value: info.format(value), explanation: info.explanation, judgement });
+  }
+  for (const [key, raw] of Object.entries(metrics)) {
+    if (key in METRICS || NOT_SHOWN.has(key)) continue;
+    const value = num(raw);
+    if (value === undefined) continue;
+    out.push({ key: key.slice(0, 80), label: key.replace(/_/gu, ' ').slice(0, 120), value: Number.isInteger(value) ? String(value) : value.toPrecision(4), explanation: 'Reported by the training worker.' });
+  }
+  return out.slice(0, 60);
+}
+
+/** The collapse guard's default retention limit in the trainer (max_retention_drop 0.05 in evaluate.collapse_guard). */
+export const DEFAULT_RETENTION_LIMIT = 1.05;
+
+/** Retention of an iteration as ×base probe NLL, from whichever form its metrics carry. */
+export function retentionOf(metrics: Readonly<Record<string, unknown>> | undefined): number | undefined {
+  if (metrics === undefined) return undefined;
+  const ratio = num(metrics.retention_ratio);
+  if (ratio !== undefined) return ratio;
+  const probe = num(metrics.probe_nll);
+  const base = num(metrics.base_probe_nll);
+  return probe !== undefined && base !== undefined && base > 0 ? probe / base : undefined;
+}
+
+function retentionLimitOf(iterations: readonly IterationRecord[]): number {
+  for (const it of [...iterations].reverse()) {
+    const guard = it.config.guard as { max_retention_drop?: unknown } | undefined;
+    const drop = num(guard?.max_retention_drop);
+    if (drop !== undefined && drop > 0) return 1 + drop;
+  }
+  return DEFAULT_RETENTION_LIMIT;
+}
+
+/**
+ * The capability curve: per iteration, each principle's score (so forgetting shows as a falling
+ * line), the retention ratio, and the toy world's accuracy without principles where it was measured.
+ * Iterations still running or that never finished are left out: they measured nothing.
+ */
+export function capabilityCurve(iterations: readonly IterationRecord[], scores: readonly PrincipleScoreRecord[]): CapabilityCurve {
+  const measured = iterations.filter((it) => it.status === 'done' || it.status === 'collapsed' || it.status === 'rolled-back' || scores.some((s) => s.iteration === it.number));
+  const numbers = measured.map((it) => it.number);
+  const column = new Map(numbers.map((n, i) => [n, i]));
+  const byPrinciple = new Map<string, (number | null)[]>();
+  const internalizedAt: number[] = [];
+  for (const s of scores) {
+    const i = column.get(s.iteration);
+    if (i === undefined || s.score === undefined || !Number.isFinite(s.score)) continue;
+    let values = byPrinciple.get(s.principleId);
+    if (values === undefined) {
+      values = numbers.map(() => null);
+      byPrinciple.set(s.principleId, values);
+    }
+    values[i] = s.score;
+    const threshold = num(s.detail.threshold);
+    if (threshold !== undefined) internalizedAt.push(threshold);
+  }
+  const series: CurveSeries[] = [...byPrinciple.entries()]
+    .sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }))
+    .map(([id, values]) => ({ id, label: `${id} score`, kind: 'principle' as const, values }));
+  const retention = measured.map((it) => retentionOf(it.metrics) ?? null);
+  if (retention.some((v) => v !== null)) series.push({ id: 'retention', label: 'Retention NLL (×base)', kind: 'retention', values: retention });
+  const accuracy = measured.map((it) => num(it.metrics?.accuracy_without_principles) ?? null);
+  if (accuracy.some((v) => v !== null)) series.push({ id: 'accuracy', label: 'Accuracy without principles', kind: 'accuracy', values: accuracy });
+  return {
+    iterations: numbers,
+    statuses: measured.map((it) => it.status),
+    series,
+    retentionLimit: retentionLimitOf(measured),
+    internalizedAt: internalizedAt.length === 0 ? undefined : internalizedAt[internalizedAt.length - 1],
+  };
+}
