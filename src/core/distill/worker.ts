@@ -124,6 +124,8 @@ export interface WorkerOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Lines the worker wrote that are not protocol (stderr, warnings): for the log, never parsed. */
   readonly onDiagnostic?: (line: string) => void;
+  /** Every event of every request, before its request's own listener (a run dashboard watches them all). */
+  readonly onEvent?: (event: WorkerEvent) => void;
 }
 
 interface Pending {
@@ -251,6 +253,7 @@ export class WorkerClient {
         this.options.onDiagnostic?.(`unrecognized worker event: ${line.slice(0, 200)}`);
         return;
       }
+      this.options.onEvent?.(event.data);
       if (typeof event.data.id === 'number') this.pending.get(event.data.id)?.onEvent?.(event.data);
       return;
     }
