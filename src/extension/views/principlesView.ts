@@ -258,6 +258,20 @@ function specificityNote(text: string | undefined, granularity: string | undefin
   return spans.length === 0 ? undefined : `Carries instance details (${spans.map((s) => `${s.reason} "${s.text}"`).join(', ')}); principle-level text should hold for any run.`;
 }
 
+/** The words the rows use, said plainly for their tooltips. */
+const OP_MEANING: Readonly<Record<StoredPoolOp['kind'], string>> = {
+  ADD: 'adds a new principle to the pool',
+  UPDATE: 'changes the wording of a principle in the pool',
+  DELETE: 'takes a principle out of the pool',
+  MERGE: 'folds several principles into one',
+};
+const ORIGIN_MEANING: Readonly<Record<Principle['origin'], string>> = {
+  mined: 'found by the offline miner in patterns that recur across your runs (no model involved)',
+  llm: 'written by a language model from your runs',
+  manual: 'written by hand',
+  imported: 'brought in from a principle pack',
+};
+
 function opItem(op: StoredPoolOp, principle: Principle | undefined): vscode.TreeItem {
   const text = op.after ?? op.before ?? principle?.text ?? op.principleId;
   const evidence = op.evidence.length > 0 ? op.evidence : (principle?.evidence ?? []);
@@ -269,6 +283,8 @@ function opItem(op: StoredPoolOp, principle: Principle | undefined): vscode.Tree
   item.description = [`${op.kind} ${target}`, principle?.origin === 'llm' && principle.model !== undefined ? principle.model : principle?.origin].filter((x) => x !== undefined).join(' · ');
   const tooltip = new vscode.MarkdownString();
   tooltip.appendMarkdown(`**${op.kind} ${target}** · proposed ${op.proposedAt.slice(0, 16).replace('T', ' ')}\n\n`);
+  tooltip.appendText(`A proposed change: accepting it ${OP_MEANING[op.kind]}${principle === undefined ? '' : `; ${ORIGIN_MEANING[principle.origin]}`}.`);
+  tooltip.appendMarkdown('\n\n');
   if (op.before !== undefined && op.after !== undefined && op.before !== op.after) {
     tooltip.appendMarkdown('*Before:* ');
     tooltip.appendText(op.before);
@@ -336,6 +352,8 @@ function principleItem(p: Principle, score?: PrincipleScoreRecord, usage?: Princ
   const tooltip = new vscode.MarkdownString();
   tooltip.appendMarkdown(`**${p.id}** · ${p.status} · ${p.origin}${p.model === undefined ? '' : ` (${p.model})`} · scope ${p.scope}\n\n`);
   tooltip.appendText(p.text);
+  tooltip.appendMarkdown('\n\n');
+  tooltip.appendText(`${p.origin[0]?.toUpperCase() ?? ''}${ORIGIN_MEANING[p.origin].slice(1)}; scope ${p.scope === 'global' ? 'global: it applies to every workspace and task' : `${p.scope}: it is only injected there`}.`);
   if (p.when !== '') {
     tooltip.appendMarkdown('\n\n*When:* ');
     tooltip.appendText(p.when);

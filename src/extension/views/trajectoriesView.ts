@@ -14,6 +14,12 @@ const OUTCOME_ICON: Record<OutcomeLabel, vscode.ThemeIcon> = {
   failure: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
   unknown: new vscode.ThemeIcon('circle-outline'),
 };
+// The outcome is inferred, so the tooltip says from what and how to correct it.
+const OUTCOME_MEANING: Record<OutcomeLabel, string> = {
+  success: 'Success: read from the run itself (its last test run, exit status or reward, or the agent reporting the task done). Right-click to set the outcome if it is wrong.',
+  failure: 'Failure: read from the run itself (its last test run, exit status, an error or an interruption). Right-click to set the outcome if it is wrong.',
+  unknown: 'Outcome unknown: the run shows no test result, exit status or verdict. Right-click to set it; the miner and the summarizer contrast successes with failures.',
+};
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -110,6 +116,7 @@ export class TrajectoriesProvider implements vscode.TreeDataProvider<Node> {
     tooltip.appendMarkdown(`**${t.source}** · ${t.outcome}\n\n`);
     tooltip.appendText(t.task);
     tooltip.appendMarkdown(`\n\nSession \`${t.sessionId}\`${t.model === undefined ? '' : ` · model \`${t.model}\``}`);
+    tooltip.appendMarkdown(`\n\n${OUTCOME_MEANING[t.outcome]}`);
     if (t.redactionCount > 0) tooltip.appendMarkdown(`\n\n$(shield) ${String(t.redactionCount)} secret(s) redacted before storage`);
     tooltip.supportThemeIcons = true;
     item.tooltip = tooltip;
