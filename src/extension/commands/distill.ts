@@ -8,6 +8,8 @@ import type { IterationRecord, Store } from '../../core/store/index.js';
 import { config } from '../config.js';
 import type { InternalizeContext } from '../context.js';
 import { reportError } from '../errors.js';
+import { runDashboard } from '../webviews/runDashboard.js';
+import { resumePreset } from './iterationsPlan.js';
 
 interface Running {
   readonly worker: WorkerClient;
@@ -43,8 +45,8 @@ function progressMessage(event: Extract<WorkerEvent, { event: 'progress' }>): st
 }
 
 /** The toy world: a tiny model learns four principles of a synthetic tool-use world, in under a minute. */
-function toyJob(storage: string): RoundJob {
-  const distill = { regime: config.regime(), persistence: config.injectionPersistence(), lean_memory: config.leanMemory() };
+function toyJob(storage: string, resumeFrom?: string): RoundJob {
+  const distill = { regime: config.regime(), persistence: config.injectionPersistence(), lean_memory: config.leanMemory(), ...(resumeFrom === undefined ? {} : { resume_from: resumeFrom }) };
   const roundConfig = { ...distill, world: 'toy' };
   return {
     config: roundConfig,
@@ -64,13 +66,13 @@ function toyJob(storage: string): RoundJob {
  * sampling, one round in the chosen regime (off-policy by default) with replay, per-principle
  * scores, which land in the pool.
  */
-function suiteJob(ctx: InternalizeContext, store: Store, number: number): RoundJob {
+function suiteJob(ctx: InternalizeContext, store: Store, number: number, resumeFrom?: string): RoundJob {
   const model = config.baseModel();
   const principles = config.suitePrinciples();
   // The CI-sized recipe per principle (trainer/internalize_trainer/recipe.py CI_SUITE): a few dozen
   // cases, short answers, one round; the benchmark (bench/internalize) runs the full-size one.
   // The regime setting applies here too, so off-policy (the default), on-policy and SFT can be compared on the suite.
-  const distill = { regime: config.regime(), lean_memory: config.leanMemory() };
+  const distill = { regime: config.regime(), lean_memory: config.leanMemory(), ...(resumeFrom === undefined ? {} : { resume_from: resumeFrom }) };
   const suiteConfig = { principles: principles.length > 0 ? principles : null, n_train: 24, n_heldout: 20, teacher_samples: 4, eval_samples: 2, max_new_tokens: 48, max_records_per_principle: 20, rounds: 1, seed: 0, distill };
   const roundConfig = { regime: distill.regime, world: 'suite', model, suite: suiteConfig };
   return {
@@ -149,7 +151,9 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
       { label: '$(beaker) Toy world', description: 'built in · under a minute', detail: 'A tiny model learns four principles of a synthetic tool-use world: the whole loop on CPU.', id: 'toy' },
       { label: '$(lightbulb) My principles and trajectories', description: 'needs the injection planner', detail: 'Distill your accepted principles into your base model.', id: 'mine' },
     ];
-    const kind = typeof preset === 'string' ? kinds.find((k) => k.id === preset) : await vscode.window.showQuickPick(kinds, { title: 'Start Distillation Round', placeHolder: 'What should this round internalize?' });
+    // Resume Round (commands/iterations.ts): the same kind of round re-runs the same iteration from its checkpoint.
+    const resume = resumePreset(preset);
+    const kind = resume !== undefined ? kinds.find((k) => k.id === resume.kind) : typeof preset === 'string' ? kinds.find((k) => k.id === preset) : await vscode.window.showQuickPick(kinds, { title: 'Start Distillation Round', placeHolder: 'What should this round internalize?' });
     if (kind === undefined) return;
     if (kind.id === 'mine') {
       void vscode.window.showWarningMessage(
@@ -158,11 +162,11 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
       return;
     }
     const store = ctx.getStore();
-    const number = (store.iterations.latest()?.number ?? 0) + 1;
+    const number = resume?.iteration ?? (store.iterations.latest()?.number ?? 0) + 1;
     const storage = ctx.extension.globalStorageUri.fsPath;
     const outDir = join(storage, 'runs', `iteration-${String(number)}`);
     mkdirSync(outDir, { recursive: true });
-    const job = kind.id === 'suite' ? suiteJob(ctx, store, number) : toyJob(storage);
+    const job = kind.id === 'suite' ? suiteJob(ctx, store, number, resume?.checkpoint) : toyJob(storage, resume?.checkpoint);
     const startedAt = new Date().toISOString();
     const record = (patch: Partial<IterationRecord>): void => {
       store.iterations.save({ number, status: 'running', config: job.config, startedAt, ...patch });
@@ -172,11 +176,20 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
     const runId = store.runs.start('distill', { iteration: number, config: job.config, logPath: outDir });
     const python = config.pythonPath() || 'python3';
     ctx.log.info(`Iteration ${String(number)} (${kind.id}): starting the worker (${python}), output in ${outDir}`);
+    // The Run Dashboard (webviews/runDashboard.ts) opens with the round and sees every worker event and stderr line.
+    // A toy round's pool is frozen as it starts (the suite freezes its own after adopting its principles), so
+    // Compare with Previous and Roll Back have a pool to work with.
+    if (kind.id === 'toy' && store.snapshots.get(number) === undefined) store.snapshots.freeze(number, store.principles.list({ status: 'accepted' }));
+    const watch = runDashboard(ctx).begin({ iteration: number, title: kind.id === 'suite' ? 'principle suite' : 'toy world', phases: kind.id === 'suite' ? ['calibrate', 'sample', 'train', 'evaluate'] : ['train'] });
     const worker = WorkerClient.start({
       python,
       cwd: storage,
       onDiagnostic: (line) => {
         ctx.log.debug(`[worker] ${line}`);
+        watch.diagnostic(line);
+      },
+      onEvent: (event) => {
+        watch.event(event);
       },
     });
     const current: Running = { worker, iteration: number, cancelled: false };
@@ -209,6 +222,7 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
       const collapsed = result.collapse?.collapsed === true;
       record({ status: collapsed ? 'collapsed' : 'done', metrics: result.metrics, verdict: result.collapse ?? {}, adapterPath: typeof result.metrics.adapter === 'string' ? result.metrics.adapter : undefined, endedAt: new Date().toISOString() });
       store.runs.finish(runId, 'done');
+      watch.finish({ status: collapsed ? 'collapsed' : 'done', summary: result.summary, metrics: result.metrics, reasons: result.collapse?.reasons });
       ctx.log.info(`Iteration ${String(number)} ${collapsed ? 'collapsed' : 'done'}: ${result.summary}`);
       await result.after?.();
       if (collapsed) void vscode.window.showWarningMessage(`Internalize: iteration ${String(number)} collapsed and the loop stops: ${(result.collapse?.reasons ?? []).join('; ')}.`);
@@ -217,6 +231,7 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
       const cancelled = current.cancelled;
       record({ status: cancelled ? 'cancelled' : 'failed', endedAt: new Date().toISOString(), verdict: { error: error instanceof Error ? error.message : String(error) } });
       store.runs.finish(runId, cancelled ? 'cancelled' : 'failed', error instanceof Error ? error.message : String(error));
+      watch.finish({ status: cancelled ? 'cancelled' : 'failed', reason: error instanceof Error ? error.message : String(error), checkpoint: watch.lastCheckpoint });
       if (cancelled) void vscode.window.showInformationMessage(`Internalize: iteration ${String(number)} stopped; its last checkpoint is kept in ${outDir}.`);
       else await reportError(ctx.log, `Internalize: iteration ${String(number)} failed`, error);
     } finally {
