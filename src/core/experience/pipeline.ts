@@ -9,7 +9,7 @@ import type { Granularity } from '../principle.js';
 import type { Trajectory } from '../trajectory.js';
 import type { Store } from '../store/index.js';
 import type { ChatRequest, LanguageModel } from '../llm/languageModel.js';
-import { chatStructured } from '../llm/structured.js';
+import { chatStructured, StructuredOutputError } from '../llm/structured.js';
 import type { Embedder } from '../embedding/lexical.js';
 import { lexicalEmbedder } from '../embedding/lexical.js';
 import { proposeOps } from './curation.js';
@@ -18,7 +18,7 @@ import type { CandidateOp, DroppedOp } from './reconcile.js';
 import { reconcile } from './reconcile.js';
 import { renderTrajectory } from './render.js';
 import type { SpecificitySpan } from './specificity.js';
-import { checkSpecificity } from './specificity.js';
+import { checkPrinciple, checkSpecificity, describeProblems } from './specificity.js';
 
 /** Re-checks text for secrets right before it is sent; returns the text to send and how many were replaced. */
 export type TextRedactor = (text: string) => { text: string; count: number } | Promise<{ text: string; count: number }>;
@@ -38,7 +38,10 @@ export interface ExtractOptions {
   readonly nearestK?: number;
   /** Task similarity at or above which two trajectories fall in one group. */
   readonly groupThreshold?: number;
-  /** Principle-level text with instance details gets one rewrite through the model. */
+  /**
+   * Principle-level text that fails the principle check (form, word limit, instance details) gets one
+   * rewrite through the model and is dropped if it still fails (default on); off, it is proposed and flagged.
+   */
   readonly rewriteSpecific?: boolean;
   readonly autoAccept?: boolean;
   readonly iteration?: number;
@@ -56,7 +59,7 @@ export interface ExtractResult {
   /** Ids of the recorded PoolOps, in batch order. */
   readonly opIds: readonly number[];
   readonly dropped: readonly DroppedOp[];
-  /** Principle-level additions and updates that still carry instance details after the rewrite. */
+  /** Principle-level additions and updates that carry instance details (only when rewriteSpecific is off). */
   readonly flagged: readonly { readonly opId: number; readonly spans: readonly SpecificitySpan[] }[];
   readonly groups: readonly (readonly string[])[];
   readonly summaries: ReadonlyMap<string, string>;
@@ -83,6 +86,36 @@ const Operations = z.object({
   ),
 });
 const Rewrite = z.object({ text: z.string().min(1) });
+
+/**
+ * Room for the operations answer: five operations of a 32-word sentence and a rationale each are
+ * about 500 tokens of JSON, so this leaves twice that before a cut answer would fail to parse.
+ */
+export const OPERATIONS_MAX_TOKENS = 1024;
+/** One sentence in JSON, with room for a model that thinks aloud before it. */
+export const REWRITE_MAX_TOKENS = 256;
+
+/**
+ * A principle-level ADD or UPDATE that fails the principle check (form, word limit, instance details)
+ * goes back to the model once with its problems named; what still fails is dropped with the reason,
+ * so nothing instance-level is proposed. A rewrite the model cannot give as JSON is dropped too:
+ * one unusable sentence should not cost the whole batch.
+ */
+async function principleOrRewrite(model: LanguageModel, c: CandidateOp, signal: AbortSignal | undefined): Promise<CandidateOp | DroppedOp> {
+  if (c.raw.op !== 'ADD' && c.raw.op !== 'UPDATE') return c;
+  const problems = checkPrinciple(c.raw.text);
+  if (problems.length === 0) return c;
+  let text: string;
+  try {
+    text = (await chatStructured(model, rewritePrompt(c.raw.text, describeProblems(problems)), Rewrite, { name: 'rewrite', signal, maxTokens: REWRITE_MAX_TOKENS })).text.trim();
+  } catch (e) {
+    if (!(e instanceof StructuredOutputError)) throw e;
+    return { candidate: c, reason: `fails the principle check (${describeProblems(problems)}) and the model gave no usable rewrite` };
+  }
+  const still = checkPrinciple(text);
+  if (still.length > 0) return { candidate: { ...c, raw: { ...c.raw, text } }, reason: `still fails the principle check after one rewrite (${describeProblems(still)}); first text: "${c.raw.text}"` };
+  return { ...c, raw: { ...c.raw, text } };
+}
 
 /** Groups trajectories of similar tasks (lexical similarity of the task text), deterministically. */
 export function groupBySimilarTask(trajectories: readonly Trajectory[], threshold = 0.3, embedder: Embedder = lexicalEmbedder()): Trajectory[][] {
@@ -162,20 +195,21 @@ export async function extractExperience(options: ExtractOptions): Promise<Extrac
   done = 0;
   for (const [g, critique] of critiques.entries()) {
     const nearest = poolIndex.nearest(critique, k).map((n) => ({ id: n.id, text: pool.get(n.id) ?? '' }));
-    const parsed = await chatStructured(model, operationsPrompt(critique, nearest, granularity, { poolSize: pool.size, cap }), Operations, { name: 'pool_operations', signal });
+    const parsed = await chatStructured(model, operationsPrompt(critique, nearest, granularity, { poolSize: pool.size, cap }), Operations, { name: 'pool_operations', signal, maxTokens: OPERATIONS_MAX_TOKENS });
     const evidence = (groups[g] ?? []).map((t) => ({ trajectoryId: t.id }));
     for (const raw of parsed.operations) candidates.push({ raw, group: g, evidence });
     options.onProgress?.({ stage: 'operations', done: ++done, total: critiques.length });
   }
 
+  const rejected: DroppedOp[] = [];
   if (granularity === 'principle' && options.rewriteSpecific !== false) {
-    for (const [i, c] of candidates.entries()) {
-      if (c.raw.op !== 'ADD' && c.raw.op !== 'UPDATE') continue;
-      const spans = checkSpecificity(c.raw.text);
-      if (spans.length === 0) continue;
-      const rewritten = await chatStructured(model, rewritePrompt(c.raw.text, spans.map((s) => s.text)), Rewrite, { name: 'rewrite', signal });
-      candidates[i] = { ...c, raw: { ...c.raw, text: rewritten.text } };
+    const kept: CandidateOp[] = [];
+    for (const c of candidates) {
+      const checked = await principleOrRewrite(model, c, signal);
+      if ('reason' in checked) rejected.push(checked);
+      else kept.push(checked);
     }
+    candidates.splice(0, candidates.length, ...kept);
   }
 
   const reconciled = reconcile(candidates, { pool, cap });
@@ -200,7 +234,7 @@ export async function extractExperience(options: ExtractOptions): Promise<Extrac
   return {
     batchId,
     opIds,
-    dropped: reconciled.dropped,
+    dropped: [...rejected, ...reconciled.dropped],
     flagged,
     groups: groups.map((g) => g.map((t) => t.id)),
     summaries,

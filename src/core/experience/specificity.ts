@@ -56,7 +56,7 @@ export type PrincipleProblem =
   | { readonly kind: 'specific'; readonly spans: readonly SpecificitySpan[] };
 
 /** One sentence opening with its situation and ending with its strategy. */
-const FORM = /^When\s[^.;!?]*?,\s[^;]*\S[.!]$/u;
+const FORM = /^When\s[^;]*?,\s[^;]*\S[.!]$/u;
 
 /** Every problem of a principle-level text; empty when it can be proposed as is. */
 export function checkPrinciple(text: string, maxWords = MAX_SENTENCE_WORDS): PrincipleProblem[] {
