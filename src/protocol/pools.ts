@@ -40,6 +40,17 @@ export const poolComparisonSchema = z.object({
 });
 export type PoolComparisonView = z.infer<typeof poolComparisonSchema>;
 
+/** How a metric moved from one iteration to the next (Compare with Previous), in words for the reader. */
+export const metricDeltaSchema = z.object({
+  label: z.string().max(120),
+  before: z.string().max(80),
+  after: z.string().max(80),
+  change: z.string().max(80),
+  judgement: z.enum(['better', 'worse', 'same']).optional(),
+  explanation: z.string().max(600),
+});
+export type MetricDeltaView = z.infer<typeof metricDeltaSchema>;
+
 export const poolsHostMessage = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('show'),
@@ -47,6 +58,8 @@ export const poolsHostMessage = z.discriminatedUnion('type', [
     from: poolRefSchema,
     to: poolRefSchema,
     comparison: poolComparisonSchema,
+    /** Two iterations compared (from the Iterations view): what their metrics did, and against what. */
+    metrics: z.object({ title: z.string().max(200), deltas: z.array(metricDeltaSchema).max(60), note: z.string().max(600).optional() }).optional(),
   }),
   z.object({ type: z.literal('error'), message: z.string() }),
 ]);

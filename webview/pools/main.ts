@@ -71,6 +71,28 @@ function renderEntry(entry: ComparedEntryView): HTMLElement {
   return li;
 }
 
+/** Compare with Previous: how the iteration's metrics moved, each explained in its row's tooltip. */
+function metricsSection(metrics: NonNullable<Show['metrics']>): HTMLElement {
+  const section = el('section', { 'aria-label': metrics.title }, el('h2', { class: 'row' }, icon('graph-line'), metrics.title));
+  if (metrics.note !== undefined) section.append(el('p', { class: 'muted' }, metrics.note));
+  if (metrics.deltas.length === 0) {
+    section.append(el('p', { class: 'muted' }, 'The two iterations share no metric to compare.'));
+    return section;
+  }
+  const rows = metrics.deltas.map((d) =>
+    el(
+      'tr',
+      { title: d.explanation },
+      el('th', { scope: 'row' }, d.label),
+      el('td', {}, d.before),
+      el('td', {}, d.after),
+      el('td', { class: d.judgement === 'better' ? 'delta better' : d.judgement === 'worse' ? 'delta worse' : 'delta' }, `${d.change}${d.judgement === 'better' ? ' (better)' : d.judgement === 'worse' ? ' (worse)' : ''}`),
+    ),
+  );
+  section.append(el('table', { class: 'metric-deltas', 'aria-label': 'Metric deltas' }, el('thead', {}, el('tr', {}, el('th', {}, 'Metric'), el('th', {}, 'Before'), el('th', {}, 'After'), el('th', {}, 'Change'))), el('tbody', {}, ...rows)));
+  return section;
+}
+
 function render(message: Show): void {
   if (app === null) return;
   const c = message.comparison;
@@ -103,6 +125,7 @@ function render(message: Show): void {
     body.push(el('section', {}, el('h2', { class: 'row' }, icon(section.icon), `${section.title} (${String(entries.length)})`), list));
   }
   if (body.length === 0) body.push(el('p', { class: 'muted' }, `No differences: the two pools hold the same ${String(c.unchanged)} principles.`));
+  if (message.metrics !== undefined) body.unshift(metricsSection(message.metrics));
   app.replaceChildren(header, ...body);
 }
 

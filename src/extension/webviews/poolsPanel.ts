@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { comparePools, poolLabel, poolRefs, type PoolRef } from '../../core/experience/compare.js';
-import { poolsWebviewMessage, type PoolsHostMessage } from '../../protocol/pools.js';
+import { poolsWebviewMessage, type MetricDeltaView, type PoolsHostMessage } from '../../protocol/pools.js';
 import type { InternalizeContext } from '../context.js';
 import { describeError } from '../errors.js';
 import { webviewHtml, webviewOptions } from './html.js';
@@ -16,6 +16,8 @@ export class PoolsPanel {
   private panel: vscode.WebviewPanel | undefined;
   private from: PoolRef = { kind: 'empty' };
   private to: PoolRef = { kind: 'current' };
+  /** Metric deltas of the two iterations being compared; dropped when the user picks other pools. */
+  private metrics: { readonly title: string; readonly deltas: readonly MetricDeltaView[]; readonly note?: string } | undefined;
 
   constructor(private readonly ctx: InternalizeContext) {
     ctx.push(
@@ -25,9 +27,10 @@ export class PoolsPanel {
     );
   }
 
-  show(from: PoolRef, to: PoolRef): void {
+  show(from: PoolRef, to: PoolRef, metrics?: { readonly title: string; readonly deltas: readonly MetricDeltaView[]; readonly note?: string }): void {
     this.from = from;
     this.to = to;
+    this.metrics = metrics;
     if (this.panel !== undefined) {
       this.panel.reveal();
       this.render();
@@ -55,6 +58,7 @@ export class PoolsPanel {
         case 'compare':
           this.from = message.from;
           this.to = message.to;
+          this.metrics = undefined;
           this.render();
           break;
         case 'openEvidence':
@@ -88,6 +92,7 @@ export class PoolsPanel {
             evidence: e.evidence.slice(0, EVIDENCE_SHOWN).map((ref) => ({ ...ref, title: title(ref.trajectoryId) })),
           })),
         },
+        metrics: this.metrics === undefined ? undefined : { ...this.metrics, deltas: this.metrics.deltas.map((d) => ({ ...d })) },
       });
       if (this.panel !== undefined) this.panel.title = `Pools: ${comparison.from} → ${comparison.to}`;
     } catch (error) {
@@ -96,9 +101,21 @@ export class PoolsPanel {
   }
 }
 
+const panels = new WeakMap<InternalizeContext, PoolsPanel>();
+
+/** The window's one Compare Pools panel: the pool commands and the Iterations view's Compare with Previous share it. */
+export function poolsPanel(ctx: InternalizeContext): PoolsPanel {
+  let panel = panels.get(ctx);
+  if (panel === undefined) {
+    panel = new PoolsPanel(ctx);
+    panels.set(ctx, panel);
+  }
+  return panel;
+}
+
 /** "Compare Pools…" / "Compare Iterations": pick two pool states (palette) or take them from the caller. */
 export function registerPoolCommands(ctx: InternalizeContext): void {
-  const panel = new PoolsPanel(ctx);
+  const panel = poolsPanel(ctx);
   const open = (from?: unknown, to?: unknown): void => {
     const store = ctx.getStore();
     const refs = poolRefs(store);

@@ -342,6 +342,72 @@ export function explainMetrics(metrics: Readonly<Record<string, unknown>>): Expl
   return out.slice(0, 60);
 }
 
+/** Whether a larger value of a metric is better, for the ones that have a direction. */
+const DIRECTION: Readonly<Record<string, boolean>> = {
+  accuracy_without_principles: true,
+  teacher_accuracy_with_principles: true,
+  mean_score: true,
+  principles_internalized: true,
+  retention_ratio: false,
+  probe_nll: false,
+  valid_action_rate: true,
+  divergence_score: true,
+  final_loss: false,
+  tokens_per_s: true,
+};
+
+export interface MetricDelta {
+  readonly label: string;
+  readonly before: string;
+  readonly after: string;
+  readonly change: string;
+  readonly judgement?: 'better' | 'worse' | 'same';
+  readonly explanation: string;
+}
+
+function delta(key: string, info: MetricInfo, before: number, after: number): MetricDelta {
+  const up = DIRECTION[key];
+  const diff = after - before;
+  const same = Math.abs(diff) < 1e-9;
+  const change = same ? 'no change' : `${diff > 0 ? '+' : '−'}${info.format(Math.abs(diff)).replace(/^×/u, '')}`;
+  return {
+    label: info.label,
+    before: info.format(before),
+    after: info.format(after),
+    change,
+    judgement: up === undefined ? undefined : same ? 'same' : diff > 0 === up ? 'better' : 'worse',
+    explanation: info.explanation,
+  };
+}
+
+/**
+ * How an iteration's metrics moved from the previous iteration's. Without a previous one (the first
+ * iteration), against the base model measured in the same run, for the metrics that have a base.
+ */
+export function metricDeltas(previous: Readonly<Record<string, unknown>> | undefined, current: Readonly<Record<string, unknown>>): MetricDelta[] {
+  const out: MetricDelta[] = [];
+  for (const [key, info] of Object.entries(METRICS)) {
+    const after = num(current[key]);
+    if (after === undefined) continue;
+    if (previous !== undefined) {
+      if (key.startsWith('base_')) continue;
+      const before = num(previous[key]);
+      if (before !== undefined) out.push(delta(key, info, before, after));
+    } else if (info.base !== undefined) {
+      const before = num(current[info.base.key]);
+      if (before !== undefined) out.push(delta(key, info, before, after));
+    }
+  }
+  if (previous === undefined) {
+    const retention = retentionOf(current);
+    if (retention !== undefined && num(current.retention_ratio) === undefined) {
+      const info = METRICS.retention_ratio;
+      if (info !== undefined) out.push(delta('retention_ratio', info, 1, retention));
+    }
+  }
+  return out;
+}
+
 /** The collapse guard's default retention limit in the trainer (max_retention_drop 0.05 in evaluate.collapse_guard). */
 export const DEFAULT_RETENTION_LIMIT = 1.05;
 
