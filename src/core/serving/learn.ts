@@ -11,6 +11,7 @@
  * unlinked row in time.
  */
 import type { Store } from '../store/index.js';
+import { DEFAULT_DELETE_POLICY, proposeHarmfulDeletes, type DeletePolicy, type DeleteProposal } from './deleteProposals.js';
 import { ServeCallRepository, type ServeCallRecord, type Verdict } from '../store/serveCalls.js';
 import type { Step, ToolCall, Trajectory } from '../trajectory.js';
 import { stateHash } from './state.js';
@@ -30,6 +31,8 @@ export interface LearnReport {
   readonly credited: number;
   /** Calls in captured runs that matched no log row (served by another store, or the log was reset). */
   readonly unmatched: number;
+  /** Principles past the harmful threshold now proposed for deletion (deleteProposals.ts). */
+  readonly proposedDeletes: readonly DeleteProposal[];
 }
 
 export function isServeToolCall(call: ToolCall): boolean {
@@ -102,9 +105,11 @@ function settled(store: Store, id: string): boolean {
 
 /**
  * Links and credits the calls found in `trajectoryIds` (default: every stored trajectory that calls
- * the tool). Safe to run after every capture; each trajectory is one IMMEDIATE transaction.
+ * the tool), then proposes DELETE for principles that keep hurting (`deletePolicy`, counts from
+ * agents' reports included). Safe to run after every capture; each trajectory is one IMMEDIATE
+ * transaction.
  */
-export function learnFromUse(store: Store, options: { readonly trajectoryIds?: readonly string[] } = {}): LearnReport {
+export function learnFromUse(store: Store, options: { readonly trajectoryIds?: readonly string[]; readonly deletePolicy?: DeletePolicy } = {}): LearnReport {
   const calls = new ServeCallRepository(store.db);
   let linked = 0;
   let credited = 0;
@@ -147,5 +152,5 @@ export function learnFromUse(store: Store, options: { readonly trajectoryIds?: r
       }
     });
   }
-  return { linked, credited, unmatched };
+  return { linked, credited, unmatched, proposedDeletes: proposeHarmfulDeletes(store, options.deletePolicy ?? DEFAULT_DELETE_POLICY) };
 }

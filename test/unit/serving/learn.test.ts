@@ -96,7 +96,7 @@ test('captured calls are linked to the log and the run outcome credits each serv
   // Importing the session again and learning again changes nothing.
   assert.equal(await runCli(['import', '--db', db, log], io), 0);
   store.trajectories.setOutcome(summary.id, { label: 'success', evidence: [{ kind: 'user-verdict', detail: 'marked by the user' }] });
-  assert.deepEqual(learnFromUse(store), { linked: 0, credited: 0, unmatched: 0 });
+  assert.deepEqual(learnFromUse(store), { linked: 0, credited: 0, unmatched: 0, proposedDeletes: [] });
   assert.deepEqual(counts(), helpfulOnce);
 
   // The user re-marks the run as a failure: the credit moves from helpful to harmful, it is not added.
