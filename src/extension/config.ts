@@ -128,6 +128,13 @@ export const config = {
     const value = section().get<unknown>('serving.targetModel');
     return typeof value === 'string' ? value.trim() : '';
   },
+  /** When a served principle that keeps hurting is proposed for deletion (src/core/serving/deleteProposals.ts). */
+  deleteProposalPolicy(): { readonly minHarmful: number; readonly margin: number } {
+    return {
+      minHarmful: positiveInt(section().get<unknown>('serving.deleteProposals.minHarmful'), 3, 1_000_000),
+      margin: positiveInt(section().get<unknown>('serving.deleteProposals.margin'), 2, 1_000_000),
+    };
+  },
   llmProvider(): LlmProvider {
     return oneOf(section().get<unknown>('llm.provider'), ['auto', 'vscode-lm', 'openai-compatible', 'local'], 'auto');
   },

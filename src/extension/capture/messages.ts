@@ -12,9 +12,15 @@ export interface SerializedLocation {
   readonly depth: number;
 }
 
+/** The settings' DELETE threshold, for the proposals made when a capture credits served principles. */
+export interface DeletePolicyMessage {
+  readonly minHarmful: number;
+  readonly margin: number;
+}
+
 export type CaptureRequest =
-  | { readonly type: 'capture'; readonly id: number; readonly dbPath: string; readonly locations: readonly SerializedLocation[] }
-  | { readonly type: 'import'; readonly id: number; readonly dbPath: string; readonly paths: readonly string[] };
+  | { readonly type: 'capture'; readonly id: number; readonly dbPath: string; readonly locations: readonly SerializedLocation[]; readonly deletePolicy?: DeletePolicyMessage }
+  | { readonly type: 'import'; readonly id: number; readonly dbPath: string; readonly paths: readonly string[]; readonly deletePolicy?: DeletePolicyMessage };
 
 export interface SerializedReport extends Omit<IngestReport, 'errors'> {
   readonly errors: readonly { readonly file: string; readonly code: string; readonly message: string }[];

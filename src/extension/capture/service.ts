@@ -150,15 +150,20 @@ export class CaptureService implements vscode.Disposable {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     const dbPath = this.ctx.storePath;
+    const deletePolicy = config.deleteProposalPolicy();
     const request: CaptureRequest =
-      job.kind === 'capture' ? { type: 'capture', id, dbPath, locations: job.locations.map(serializeLocation) } : { type: 'import', id, dbPath, paths: job.paths };
+      job.kind === 'capture' ? { type: 'capture', id, dbPath, locations: job.locations.map(serializeLocation), deletePolicy } : { type: 'import', id, dbPath, paths: job.paths, deletePolicy };
     this.setRunning(1);
     try {
       const report = await new Promise<SerializedReport>((resolve, reject) => {
         this.waiting.set(id, { resolve, reject });
         worker.postMessage(request);
       });
-      if (report.trajectories > 0) this.ctx.notify('trajectories');
+      if (report.trajectories > 0) {
+        this.ctx.notify('trajectories');
+        // The worker credited served principles and may have proposed deleting some (learnFromUse).
+        this.ctx.notify('principles');
+      }
       return report;
     } finally {
       this.setRunning(-1);

@@ -42,6 +42,10 @@ function isRequest(value: unknown): value is CaptureRequest {
   return false;
 }
 
+function validPolicy(p: CaptureRequest['deletePolicy']): p is NonNullable<CaptureRequest['deletePolicy']> {
+  return p !== undefined && Number.isInteger(p.minHarmful) && p.minHarmful >= 1 && Number.isInteger(p.margin) && p.margin >= 1;
+}
+
 async function handle(request: CaptureRequest): Promise<CaptureResponse> {
   const started = performance.now();
   try {
@@ -51,10 +55,11 @@ async function handle(request: CaptureRequest): Promise<CaptureResponse> {
       request.type === 'capture'
         ? await captureInParallel(s, request.locations.map(deserializeLocation), { script: __filename, localRedactor: () => (redactor ??= createRedactor()) })
         : await importPathsInParallel(s, request.paths, { script: __filename });
-    // Runs that called the MCP tool credit what it served; a failure here must not fail the capture.
+    // Runs that called the MCP tool credit what it served, and principles that keep hurting are proposed
+    // for deletion (the settings' threshold); a failure here must not fail the capture.
     if (report.trajectories > 0) {
       try {
-        learnFromUse(s);
+        learnFromUse(s, validPolicy(request.deletePolicy) ? { deletePolicy: request.deletePolicy } : {});
       } catch {
         // The next capture tries again: nothing is linked until its transaction commits.
       }
