@@ -79,7 +79,13 @@ export interface DatasetStats {
   /** Decision states shortened to fit the context (earlier steps dropped or a message cut). */
   readonly truncatedStates: number;
   /** Steps left out of training, by why. */
-  readonly skipped: { readonly noPrinciples: number; readonly noObservation: number; readonly emptyAction: number; readonly actionTooLong: number };
+  readonly skipped: {
+    readonly noPrinciples: number;
+    readonly noObservation: number;
+    readonly emptyAction: number;
+    /** The action (with the block) leaves less than MIN_CONTEXT_TOKENS of the context: left out, never cut. */
+    readonly actionTooLong: number;
+  };
   /** Training and held-out states per principle id. */
   readonly principleStates: Readonly<Record<string, { readonly train: number; readonly heldout: number }>>;
 }
@@ -208,8 +214,7 @@ interface Window {
  * and task first, then the most recent messages that fit (a long one cut from the middle). The
  * target itself is never cut: a changed action would teach something the agent did not do.
  */
-function fitWindow(full: readonly ChatMessage[], head: number, target: number, budget: number, count: TokenCounter): Window {
-  const perMessage = Math.max(32, Math.floor(budget / 3));
+function fitWindow(full: readonly ChatMessage[], head: number, target: number, budget: number, count: TokenCounter): Window | undefined {
   let truncated = false;
   const fit = (m: ChatMessage, max: number): ChatMessage => {
     const f = fitTokens(m.content, max, count);
@@ -219,14 +224,20 @@ function fitWindow(full: readonly ChatMessage[], head: number, target: number, b
   const targetMessage = full[target];
   if (targetMessage === undefined) throw new RangeError(`no message ${String(target)}`);
   let used = count(targetMessage.content);
+  const room = budget - used;
+  if (room < MIN_CONTEXT_TOKENS) return undefined;
+  // The system prompt and the task share at most half of what the target leaves; recent steps get the rest.
+  const headCount = Math.min(head, target);
+  const perHead = Math.floor(room / 2 / Math.max(headCount, 1));
   const headMessages: ChatMessage[] = [];
-  for (let i = 0; i < Math.min(head, target); i++) {
+  for (let i = 0; i < headCount; i++) {
     const m = full[i];
     if (m === undefined) continue;
-    const fitted = fit(m, Math.max(32, Math.floor(budget / 4)));
+    const fitted = fit(m, perHead);
     headMessages.push(fitted);
     used += count(fitted.content);
   }
+  const perMessage = Math.max(MIN_CONTEXT_TOKENS, Math.floor(budget / 3));
   const middle: { index: number; message: ChatMessage }[] = [];
   for (let i = target - 1; i >= head; i--) {
     const m = full[i];
@@ -255,6 +266,9 @@ function fitWindow(full: readonly ChatMessage[], head: number, target: number, b
   return { messages, at, truncated };
 }
 
+/** Below this many tokens of context besides the action, a state says too little to learn from. */
+const MIN_CONTEXT_TOKENS = 32;
+
 interface Built {
   readonly records: DistillRecord[];
   truncated: number;
@@ -282,10 +296,6 @@ function recordsOf(trajectory: Trajectory, plan: InjectionPlan, split: 'train' |
       built.skipped.emptyAction++;
       return;
     }
-    if (count(full[target]?.content ?? '') > options.contextTokens / 2) {
-      built.skipped.actionTooLong++;
-      return;
-    }
     const principles = global ? (plan.globalSelected ?? []).map((p) => p.id) : stepPlan.selected.map((p) => p.id);
     const block = global ? (plan.globalBlock ?? '') : stepPlan.block;
     const anchor = global ? taskAt : anchorOf(position);
@@ -299,7 +309,11 @@ function recordsOf(trajectory: Trajectory, plan: InjectionPlan, split: 'train' |
       return;
     }
     const blockTokens = block === '' ? 0 : count(block);
-    const window = fitWindow(full, head, target, Math.max(64, options.contextTokens - blockTokens), count);
+    const window = fitWindow(full, head, target, options.contextTokens - blockTokens, count);
+    if (window === undefined) {
+      built.skipped.actionTooLong++;
+      return;
+    }
     const blocks: Record<string, string> = {};
     const put = (oldIndex: number, text: string): void => {
       const at = window.at.get(oldIndex);
@@ -355,7 +369,7 @@ export async function buildDataset(input: BuildInput): Promise<Dataset> {
   if (train.length === 0) {
     const s = built.skipped;
     throw new DatasetError(
-      `No training record: ${String(trainSet.length)} training trajectories gave no step to learn from (${String(s.noPrinciples)} steps had no principle selected, ${String(s.noObservation)} had no observation to carry the block, ${String(s.emptyAction)} had an empty action, ${String(s.actionTooLong)} an action longer than half the context). Add principles that apply to these runs, lower the injection score floor, or take more trajectories.`,
+      `No training record: ${String(trainSet.length)} training trajectories gave no step to learn from (${String(s.noPrinciples)} steps had no principle selected, ${String(s.noObservation)} had no observation to carry the block, ${String(s.emptyAction)} had an empty action, ${String(s.actionTooLong)} an action too long for the context). Add principles that apply to these runs, lower the injection score floor, or take more trajectories.`,
       'no-records',
     );
   }

@@ -88,6 +88,31 @@ export const scoreResult = z.object({
 });
 export type ScoreResult = z.infer<typeof scoreResult>;
 
+/** The base model's own answers to the general prompts, written once per model: replay for training, retention for the guard. */
+export const generalResult = z.object({ replay: z.string(), retention: z.string(), replay_records: z.number().int(), retention_records: z.number().int() });
+export type GeneralResult = z.infer<typeof generalResult>;
+
+/** Own-data scoring of a round (trainer/internalize_trainer/owndata.py): no checkers, so divergence per principle. */
+export const roundScoreResult = z.object({
+  principles: z.array(
+    z.object({
+      id: z.string(),
+      method: z.literal('divergence'),
+      states: z.number().int(),
+      tokens: z.number().int(),
+      kl_before: z.number(),
+      kl_after: z.number(),
+      score: z.number().nullable(),
+      internalized: z.boolean(),
+      reason: z.string(),
+    }),
+  ),
+  action_nll: z.object({ base: z.number(), student: z.number(), tokens: z.number().int(), states: z.number().int() }),
+  retention: z.object({ base_nll: z.number(), student_nll: z.number(), ratio: z.number().nullable() }).nullable(),
+  collapse: z.object({ collapsed: z.boolean(), reasons: z.array(z.string()) }),
+});
+export type RoundScoreResult = z.infer<typeof roundScoreResult>;
+
 /** A chat message as the worker's generate method takes it (OpenAI style; tool calls travel in content). */
 export interface ChatMessage {
   readonly role: 'system' | 'user' | 'assistant' | 'tool';
@@ -213,6 +238,21 @@ export class WorkerClient {
    */
   async score(params: Readonly<Record<string, unknown>>): Promise<ScoreResult> {
     return scoreResult.parse(await this.request('score', params));
+  }
+
+  /** Writes (once per model and folder) the model's own answers to the general prompts: replay.jsonl and retention.jsonl. */
+  async general(params: Readonly<Record<string, unknown>>, onEvent?: (event: WorkerEvent) => void): Promise<GeneralResult> {
+    return generalResult.parse(await this.request('general', params, onEvent));
+  }
+
+  /** Scores a round on held-out own-data records: per-principle divergence, action NLL, retention and the guard. */
+  async scoreRound(params: Readonly<Record<string, unknown>>, onEvent?: (event: WorkerEvent) => void): Promise<RoundScoreResult> {
+    return roundScoreResult.parse(await this.request('score_round', params, onEvent));
+  }
+
+  /** The last lines the worker wrote to stderr: what a failed round's record keeps. */
+  logTail(): string[] {
+    return [...this.stderrTail];
   }
 
   /** Asks the running job to stop at its next step; it keeps its last checkpoint. */

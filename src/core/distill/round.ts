@@ -1,0 +1,541 @@
+/**
+ * A distillation round on the user's own data, as one service the extension and the CLI both call:
+ * freeze the pool, build the dataset, distill from the merged previous student (the base model for
+ * the first iteration), score every principle on held-out states, let the collapse guard decide, and
+ * write the iteration and its scores in one transaction at the end. The iteration record is
+ * `running` while it runs and `done`, `collapsed`, `failed` or `cancelled` after, with the reason
+ * and the worker's log tail; a stopped round keeps its checkpoint and `resumeRound` continues it.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { embedCached } from '../embedding/cache.js';
+import type { TextEmbedder } from '../embedding/embedder.js';
+import { DEFAULT_INJECTION_OPTIONS, InjectionOptionsError, parseInjectionOptions } from '../injection/options.js';
+import type { InjectionOptions } from '../injection/types.js';
+import type { PoolSnapshot } from '../principle.js';
+import type { IterationRecord, Store } from '../store/index.js';
+import { evidenceWorkspaces, internalizedIds, iterationModel } from '../store/injection.js';
+import { TRAJECTORY_SOURCES } from '../trajectory.js';
+import { continualStep, type ContinualOptions } from './continual.js';
+import { buildDataset, describeSelection, exportDataset, selectTrajectories, trainablePool, writeJsonl, type Dataset, type DatasetStats, type TrajectorySelection } from './dataset.js';
+import { acquireRoundLock, type HeldLock } from './roundLock.js';
+import { WorkerClient, WorkerError, type RoundScoreResult, type WorkerEvent, type WorkerOptions } from './worker.js';
+
+export type Regime = 'off-policy' | 'on-policy' | 'sft';
+export type Device = 'auto' | 'cpu' | 'cuda';
+
+/** Everything a round on the user's data is configured by; stored with the iteration, so a resume runs the same round. */
+export interface RoundConfig {
+  /** The base model: 'smollm2-135m-instruct' (built in), a Hugging Face model folder or a .gguf file. */
+  readonly model: string;
+  readonly regime: Regime;
+  readonly injection: InjectionOptions;
+  readonly selection: TrajectorySelection;
+  readonly loraRank: number;
+  readonly device: Device;
+  readonly epochs: number;
+  readonly learningRate: number;
+  /** Tokens per record the model reads (the decision state is cut to fit). */
+  readonly contextTokens: number;
+  readonly heldoutFraction: number;
+  readonly seed: number;
+  /** Divergence score from which a principle counts as internalized (no longer injected when serving). */
+  readonly threshold: number;
+  /** The collapse guard's limit on the rise of retention NLL against the base model. */
+  readonly maxRetentionIncrease: number;
+  /** Keep the student near the base model on general prompts while it trains (what holds retention). */
+  readonly replay: boolean;
+}
+
+export const BUILTIN_MODEL = 'smollm2-135m-instruct';
+
+export const DEFAULT_ROUND_CONFIG: RoundConfig = {
+  model: BUILTIN_MODEL,
+  regime: 'off-policy',
+  injection: DEFAULT_INJECTION_OPTIONS,
+  selection: { outcome: 'success' },
+  loraRank: 8,
+  device: 'auto',
+  epochs: 2,
+  learningRate: 2e-4,
+  contextTokens: 1024,
+  heldoutFraction: 0.2,
+  seed: 0,
+  threshold: 0.5,
+  maxRetentionIncrease: 0.05,
+  replay: true,
+};
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/u, 'must be a date like 2026-01-31');
+const configSchema = z
+  .object({
+    model: z.string().trim().min(1),
+    regime: z.enum(['off-policy', 'on-policy', 'sft']),
+    injection: z.unknown(),
+    selection: z
+      .object({
+        outcome: z.enum(['success', 'failure', 'unknown', 'any']).optional(),
+        source: z.enum(TRAJECTORY_SOURCES).optional(),
+        workspace: z.string().min(1).optional(),
+        since: isoDate.optional(),
+        until: isoDate.optional(),
+      })
+      .strict(),
+    loraRank: z.number().int().min(1).max(256),
+    device: z.enum(['auto', 'cpu', 'cuda']),
+    epochs: z.number().int().min(1).max(50),
+    learningRate: z.number().positive().max(1),
+    contextTokens: z.number().int().min(128).max(131_072),
+    heldoutFraction: z.number().min(0).max(0.9),
+    seed: z.number().int().nonnegative(),
+    threshold: z.number().min(0).max(1),
+    maxRetentionIncrease: z.number().positive().max(10),
+    replay: z.boolean(),
+  })
+  .strict()
+  .partial();
+
+export class RoundConfigError extends Error {
+  override readonly name = 'RoundConfigError';
+}
+
+/** Fills a partial configuration from the defaults and validates it; the error names every bad field. */
+export function parseRoundConfig(value: unknown, where = 'round configuration'): RoundConfig {
+  const parsed = configSchema.safeParse(value ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new RoundConfigError(`Invalid ${where}: ${problems.join('; ')}.`);
+  }
+  const defined = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined)) as Partial<RoundConfig> & { injection?: unknown };
+  let injection: InjectionOptions;
+  try {
+    injection = parseInjectionOptions(defined.injection ?? {}, `${where}: injection`);
+  } catch (error) {
+    if (error instanceof InjectionOptionsError) throw new RoundConfigError(error.message);
+    throw error;
+  }
+  const selection = Object.fromEntries(Object.entries(defined.selection ?? {}).filter(([, v]) => v !== undefined)) as TrajectorySelection;
+  if (selection.since !== undefined && selection.until !== undefined && selection.since > selection.until) {
+    throw new RoundConfigError(`Invalid ${where}: selection.since (${selection.since}) is after selection.until (${selection.until}).`);
+  }
+  return { ...DEFAULT_ROUND_CONFIG, ...defined, injection, selection: { ...DEFAULT_ROUND_CONFIG.selection, ...selection } };
+}
+
+/** What a round reports while it runs; progress, log and checkpoint events have the worker's shape (the Run Dashboard reads them). */
+export type RoundEvent =
+  | { readonly event: 'phase'; readonly iteration: number; readonly phase: RoundPhase; readonly message: string }
+  | { readonly event: 'progress'; readonly iteration: number; readonly phase: string; readonly step: number; readonly total: number; readonly loss?: number; readonly kl?: number; readonly tokens_per_s?: number; readonly eta_s?: number; readonly principle?: string }
+  | { readonly event: 'log'; readonly iteration: number; readonly level: string; readonly message: string }
+  | { readonly event: 'checkpoint'; readonly iteration: number; readonly path: string }
+  | { readonly event: 'done'; readonly iteration: number; readonly record: IterationRecord }
+  | { readonly event: 'failed'; readonly iteration: number; readonly status: 'failed' | 'cancelled'; readonly reason: string; readonly logTail: readonly string[]; readonly checkpoint?: string };
+
+export type RoundPhase = 'continual' | 'snapshot' | 'dataset' | 'worker' | 'general' | 'train' | 'score' | 'save';
+
+/** What a round needs from its host (the extension's context or the CLI's options). */
+export interface RoundEnvironment {
+  readonly store: Store;
+  /** Where iteration folders go (`iteration-N/`: dataset, checkpoints, adapter, merged student). */
+  readonly runsDir: string;
+  /** The Python with internalize_trainer (the project's .venv). */
+  readonly python: string;
+  /** Where built-in and downloaded models are kept. */
+  readonly modelsDir?: string;
+  readonly embedder: TextEmbedder;
+  readonly workerEnv?: Readonly<Record<string, string | undefined>>;
+  /** The continual step before iteration n > 1; absent: no mining between iterations. */
+  readonly continual?: ContinualOptions;
+  readonly onEvent?: (event: RoundEvent) => void;
+  /** Lines the worker wrote outside the protocol (stderr), for a log. */
+  readonly onDiagnostic?: (line: string) => void;
+  readonly signal?: AbortSignal;
+  /** Tests and hosts may start the worker their own way. */
+  readonly startWorker?: (options: WorkerOptions) => WorkerClient;
+}
+
+/** The dataset files of an iteration, under its folder. */
+export function datasetPaths(runsDir: string, iteration: number): { readonly train: string; readonly heldout: string } {
+  const dir = join(runsDir, `iteration-${String(iteration)}`, 'dataset');
+  return { train: join(dir, 'train.jsonl'), heldout: join(dir, 'heldout.jsonl') };
+}
+
+/** Writes an iteration's dataset (both splits, meta.split on each record) to one JSONL file; returns the record count. */
+export function exportIterationDataset(store: Store, iteration: number, to: string): number {
+  const record = store.iterations.get(iteration);
+  if (record === undefined) throw new RoundConfigError(`There is no iteration ${String(iteration)} in ${store.path}.`);
+  const dataset = record.config.dataset as { train?: unknown; heldout?: unknown } | undefined;
+  if (typeof dataset?.train !== 'string' || typeof dataset.heldout !== 'string') {
+    throw new RoundConfigError(`Iteration ${String(iteration)} was not a round on your data: it has no stored dataset.`);
+  }
+  return exportDataset(dataset.train, dataset.heldout, to);
+}
+
+/** The round lock of a store: beside the database file, so every process on it sees the same one. */
+export function lockPath(store: Store, runsDir: string): string {
+  return store.path === ':memory:' ? join(runsDir, 'round.lock') : `${store.path}.round.lock`;
+}
+
+/** The model a round starts from: the merged student of the latest finished own-data iteration on the same base, else the base. */
+export function startingModel(store: Store, model: string): { readonly model: string; readonly from?: number } {
+  const previous = store.iterations
+    .list()
+    .filter((it) => it.status === 'done' && it.config.kind === 'own-data' && iterationModel(it.config) === model)
+    .at(-1);
+  const merged = previous?.metrics?.merged;
+  if (previous !== undefined && typeof merged === 'string' && existsSync(join(merged, 'config.json'))) return { model: merged, from: previous.number };
+  return { model };
+}
+
+interface Prepared {
+  readonly dataset: DatasetStats;
+  readonly paths: { readonly train: string; readonly heldout: string };
+}
+
+async function prepareDataset(env: RoundEnvironment, config: RoundConfig, snapshot: PoolSnapshot, iteration: number): Promise<{ prepared: Prepared; dataset: Dataset }> {
+  const { store } = env;
+  const trajectories = selectTrajectories(store, config.selection);
+  const internalized = internalizedIds(store, config.model);
+  const pool = trainablePool(snapshot.principles, internalized, config.model);
+  const dataset = await buildDataset({
+    trajectories,
+    pool,
+    internalizedIds: internalized,
+    embedder: env.embedder,
+    options: { injection: { ...config.injection, targetModel: config.model }, contextTokens: config.contextTokens, heldoutFraction: config.heldoutFraction, seed: config.seed },
+    embedCache: (texts) => embedCached(store, env.embedder, texts),
+    evidenceWorkspaces: evidenceWorkspaces(store, pool),
+    signal: env.signal,
+  });
+  const paths = datasetPaths(env.runsDir, iteration);
+  writeJsonl(paths.train, dataset.train);
+  writeJsonl(paths.heldout, dataset.heldout);
+  return { prepared: { dataset: dataset.stats, paths }, dataset };
+}
+
+/** A rough time for a round, from the throughput measured in an earlier iteration on the same model and device, else an assumed one. */
+export interface RoundEstimate {
+  readonly stats: DatasetStats;
+  readonly seconds: number;
+  readonly tokensPerSecond: number;
+  /** Where the throughput came from: 'iteration N' (measured) or 'assumed'. */
+  readonly basis: string;
+}
+
+/** Assumed training throughput (tokens/s, teacher and student passes included) for a ~135M model before anything was measured. */
+const ASSUMED_TOKENS_PER_S: Readonly<Record<Device, number>> = { auto: 300, cpu: 300, cuda: 6000 };
+
+/** Builds the dataset in memory (nothing is written, nothing trains) and estimates records, tokens and time. */
+export async function estimateRound(env: RoundEnvironment, config: RoundConfig): Promise<RoundEstimate> {
+  const { store } = env;
+  const trajectories = selectTrajectories(store, config.selection);
+  const internalized = internalizedIds(store, config.model);
+  const pool = trainablePool(store.principles.list({ status: 'accepted' }), internalized, config.model);
+  const dataset = await buildDataset({
+    trajectories,
+    pool,
+    internalizedIds: internalized,
+    embedder: env.embedder,
+    options: { injection: { ...config.injection, targetModel: config.model }, contextTokens: config.contextTokens, heldoutFraction: config.heldoutFraction, seed: config.seed },
+    embedCache: (texts) => embedCached(store, env.embedder, texts),
+    evidenceWorkspaces: evidenceWorkspaces(store, pool),
+    signal: env.signal,
+  });
+  const measured = store.iterations
+    .list()
+    .filter((it) => it.config.kind === 'own-data' && iterationModel(it.config) === config.model && (it.config.round as Partial<RoundConfig> | undefined)?.device === config.device)
+    .map((it) => ({ number: it.number, rate: (it.metrics?.train as { tokens_per_s?: unknown } | undefined)?.tokens_per_s }))
+    .filter((m): m is { number: number; rate: number } => typeof m.rate === 'number' && m.rate > 0)
+    .at(-1);
+  const rate = measured?.rate ?? ASSUMED_TOKENS_PER_S[config.device];
+  // Training passes every epoch; scoring reads each held-out state three times (teacher, base, student) without a backward pass.
+  const heldTokens = dataset.stats.trainTokens * (dataset.stats.heldoutRecords / Math.max(dataset.stats.trainRecords, 1));
+  const seconds = (dataset.stats.trainTokens * config.epochs) / rate + heldTokens / rate + 30;
+  return { stats: dataset.stats, seconds, tokensPerSecond: rate, basis: measured === undefined ? 'assumed' : `iteration ${String(measured.number)}` };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Model-folder hash for the general answers' cache: one per base model. */
+function modelKey(model: string): string {
+  return createHash('sha256').update(model).digest('hex').slice(0, 12);
+}
+
+interface RoundState {
+  readonly number: number;
+  readonly config: RoundConfig;
+  readonly recordConfig: Record<string, unknown>;
+  readonly startedAt: string;
+  readonly runId: number;
+  readonly outDir: string;
+  lastCheckpoint?: string;
+}
+
+/** Runs one new iteration on the user's data; resolves with its final record (done, collapsed, failed or cancelled). */
+export async function runRound(env: RoundEnvironment, config: RoundConfig): Promise<IterationRecord> {
+  const { store } = env;
+  mkdirSync(env.runsDir, { recursive: true });
+  const number = (store.iterations.latest()?.number ?? 0) + 1;
+  const lock = acquireRoundLock(lockPath(store, env.runsDir), number);
+  try {
+    markStale(store, lock);
+    const emit = (event: RoundEvent): void => env.onEvent?.(event);
+    const phase = (p: RoundPhase, message: string): void => {
+      emit({ event: 'phase', iteration: number, phase: p, message });
+    };
+    const previous = store.iterations.list().filter((it) => it.config.kind === 'own-data').at(-1);
+    if (previous?.startedAt !== undefined && env.continual !== undefined) {
+      phase('continual', 'mining trajectories captured since the last iteration');
+      const mined = continualStep(store, previous.startedAt, number, env.continual);
+      emit({ event: 'log', iteration: number, level: 'info', message: `Continual step: ${String(mined.newTrajectories)} new trajectories, ${String(mined.proposed)} pool operations proposed${env.continual.autoAccept ? ' and accepted' : ' (waiting for review in the Principles view)'}.` });
+    }
+    phase('snapshot', 'freezing the pool');
+    // The frozen snapshot is what trains: an edit or a retirement during the round changes the next one.
+    const snapshot = store.snapshots.get(number) ?? store.snapshots.freeze(number, store.principles.list({ status: 'accepted' }));
+    const start = startingModel(store, config.model);
+    const outDir = join(env.runsDir, `iteration-${String(number)}`);
+    const recordConfig: Record<string, unknown> = {
+      kind: 'own-data',
+      model: config.model,
+      regime: config.regime,
+      injection: config.injection.mode === 'global' ? 'global' : `stepwise-${config.injection.persistence}`,
+      k: config.injection.k,
+      lora: { r: config.loraRank },
+      startModel: start.model,
+      ...(start.from === undefined ? {} : { startIteration: start.from }),
+      snapshot: number,
+      selection: describeSelection(config.selection),
+      round: config,
+      outDir,
+    };
+    const startedAt = new Date().toISOString();
+    store.iterations.save({ number, status: 'running', config: recordConfig, startedAt });
+    const runId = store.runs.start('own-data', { iteration: number, config: recordConfig, logPath: outDir });
+    const state: RoundState = { number, config, recordConfig, startedAt, runId, outDir };
+    try {
+      phase('dataset', 'building the dataset from your trajectories');
+      const { prepared } = await prepareDataset(env, config, snapshot, number);
+      const s = prepared.dataset;
+      recordConfig.dataset = { ...prepared.paths, ...s };
+      store.iterations.save({ number, status: 'running', config: recordConfig, startedAt });
+      emit({
+        event: 'log',
+        iteration: number,
+        level: 'info',
+        message: `Dataset: ${String(s.trainRecords)} training and ${String(s.heldoutRecords)} held-out states from ${String(s.trajectories)} trajectories (${String(s.sessions.train)}/${String(s.sessions.heldout)} sessions), about ${String(s.trainTokens)} tokens; ${String(s.truncatedStates)} states cut to ${String(config.contextTokens)} tokens.`,
+      });
+      return await trainAndScore(env, state, undefined);
+    } catch (error) {
+      return fail(env, state, error);
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** Continues a failed or cancelled own-data iteration from its last checkpoint, on its stored dataset and configuration. */
+export async function resumeRound(env: RoundEnvironment, number: number): Promise<IterationRecord> {
+  const { store } = env;
+  const record = store.iterations.get(number);
+  if (record === undefined) throw new RoundConfigError(`There is no iteration ${String(number)} to resume.`);
+  if (record.config.kind !== 'own-data') throw new RoundConfigError(`Iteration ${String(number)} is not a round on your data; only those can be resumed.`);
+  if (record.status !== 'failed' && record.status !== 'cancelled') throw new RoundConfigError(`Iteration ${String(number)} is ${record.status}; only a failed or stopped round can be resumed.`);
+  const dataset = record.config.dataset as { train?: unknown; heldout?: unknown } | undefined;
+  if (typeof dataset?.train !== 'string' || !existsSync(dataset.train)) {
+    throw new RoundConfigError(`Iteration ${String(number)} stopped before its dataset was written; start a new round instead.`);
+  }
+  const config = parseRoundConfig(record.config.round, `iteration ${String(number)}'s stored configuration`);
+  const lock = acquireRoundLock(lockPath(store, env.runsDir), number);
+  try {
+    markStale(store, lock);
+    const checkpoint = typeof record.verdict?.checkpoint === 'string' && existsSync(join(record.verdict.checkpoint, 'adapter_config.json')) ? record.verdict.checkpoint : undefined;
+    const startedAt = record.startedAt ?? new Date().toISOString();
+    const recordConfig = { ...record.config, ...(checkpoint === undefined ? {} : { resumedFrom: checkpoint }) };
+    store.iterations.save({ number, status: 'running', config: recordConfig, startedAt });
+    const outDir = typeof record.config.outDir === 'string' ? record.config.outDir : join(env.runsDir, `iteration-${String(number)}`);
+    const runId = store.runs.start('own-data', { iteration: number, config: recordConfig, logPath: outDir });
+    const state: RoundState = { number, config, recordConfig, startedAt, runId, outDir, lastCheckpoint: checkpoint };
+    env.onEvent?.({ event: 'log', iteration: number, level: 'info', message: checkpoint === undefined ? 'No usable checkpoint was kept: training starts again on the same dataset.' : `Resuming from ${checkpoint}.` });
+    try {
+      return await trainAndScore(env, state, checkpoint);
+    } catch (error) {
+      return fail(env, state, error);
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** Runs `iterations` rounds one after another; stops at the first that does not finish `done`. */
+export async function runRounds(env: RoundEnvironment, config: RoundConfig, iterations: number): Promise<IterationRecord[]> {
+  const out: IterationRecord[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const record = await runRound(env, config);
+    out.push(record);
+    if (record.status !== 'done') break;
+  }
+  return out;
+}
+
+/** A lock taken over from a process that ended: its iteration is no longer running, whatever its record says. */
+function markStale(store: Store, lock: HeldLock): void {
+  const stale = lock.staleIteration === undefined ? undefined : store.iterations.get(lock.staleIteration);
+  if (stale?.status !== 'running') return;
+  store.iterations.save({ ...stale, status: 'failed', endedAt: new Date().toISOString(), verdict: { ...stale.verdict, error: 'The process running this round ended without finishing it (the editor or the command line was closed or killed).' } });
+}
+
+async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFrom: string | undefined): Promise<IterationRecord> {
+  const { store } = env;
+  const { number, config, recordConfig } = state;
+  const emit = (event: RoundEvent): void => env.onEvent?.(event);
+  const phase = (p: RoundPhase, message: string): void => {
+    emit({ event: 'phase', iteration: number, phase: p, message });
+  };
+  const dataset = recordConfig.dataset as { train: string; heldout: string };
+  const persistence = config.injection.mode === 'global' ? 'cumulative' : config.injection.persistence;
+  const forward = (event: WorkerEvent): void => {
+    if (event.event === 'progress') {
+      const { id: _id, event: _e, ...rest } = event;
+      // Off-policy without a CE term trains on the forward KL itself: the loss is the KL.
+      emit({ event: 'progress', iteration: number, ...rest, ...(config.regime === 'off-policy' && rest.loss !== undefined && event.phase === 'train' ? { kl: rest.loss } : {}) });
+    } else if (event.event === 'log') emit({ event: 'log', iteration: number, level: event.level, message: event.message });
+    else if (event.event === 'checkpoint') {
+      state.lastCheckpoint = event.path;
+      emit({ event: 'checkpoint', iteration: number, path: event.path });
+    }
+  };
+
+  phase('worker', 'starting the training worker');
+  const start = env.startWorker ?? ((o: WorkerOptions) => WorkerClient.start(o));
+  const worker = start({ python: env.python, env: env.workerEnv, onDiagnostic: env.onDiagnostic });
+  const cancel = (): void => {
+    void worker.cancel().catch(() => undefined);
+  };
+  env.signal?.addEventListener('abort', cancel, { once: true });
+  const tail = (): string[] => worker.logTail();
+  try {
+    env.signal?.throwIfAborted();
+    const hello = await worker.hello();
+    if (config.device === 'cuda' && !hello.cuda) {
+      throw new WorkerError(`CUDA was chosen, but the worker's torch ${hello.torch} sees no CUDA device on this machine. Choose the device "cpu" (or "auto", which uses a GPU only when there is one), or install a CUDA build of torch.`, 'no-cuda');
+    }
+    const models = env.modelsDir === undefined ? {} : { models_dir: env.modelsDir };
+    phase('general', 'answering the general prompts with the base model (once per model)');
+    const general = await worker.general({ model: config.model, ...models, out_dir: join(env.runsDir, 'general', modelKey(config.model)) }, forward);
+    const replay = config.replay ? general.replay : undefined;
+    const retention = general.retention;
+
+    phase('train', `training (${config.regime}) from ${String(recordConfig.startModel)}`);
+    const device = config.device === 'auto' ? {} : { device: config.device };
+    const distilled = await worker.distill(
+      {
+        model: String(recordConfig.startModel),
+        ...models,
+        dataset: dataset.train,
+        ...(replay === undefined ? {} : { replay }),
+        out_dir: join(state.outDir, 'train'),
+        config: { regime: config.regime, persistence, epochs: config.epochs, learning_rate: config.learningRate, seed: config.seed, save_merged: true, lora: { r: config.loraRank, alpha: 2 * config.loraRank }, ...device, ...(resumeFrom === undefined ? {} : { resume_from: resumeFrom }) },
+      },
+      forward,
+    );
+    const merged = distilled.metrics.merged;
+    if (typeof merged !== 'string') throw new WorkerError('The worker finished training but saved no merged student; the next iteration would have nothing to start from.', 'no-merged');
+
+    phase('score', 'scoring every principle on held-out states');
+    const scored = await worker.scoreRound(
+      { model: config.model, ...models, student: merged, dataset: dataset.heldout, retention, persistence, threshold: config.threshold, max_retention_increase: config.maxRetentionIncrease, ...device },
+      forward,
+    );
+    phase('save', 'writing the iteration');
+    const collapsed = scored.collapse.collapsed;
+    const metrics = roundMetrics(distilled.metrics, scored, recordConfig);
+    const final: IterationRecord = {
+      number,
+      status: collapsed ? 'collapsed' : 'done',
+      config: recordConfig,
+      adapterPath: typeof distilled.metrics.adapter === 'string' ? distilled.metrics.adapter : undefined,
+      metrics,
+      verdict: { ...scored.collapse },
+      startedAt: state.startedAt,
+      endedAt: new Date().toISOString(),
+    };
+    // One transaction: the iteration is done with its scores, or still running without them.
+    store.transaction(() => {
+      store.scores.save(number, scoreRows(scored));
+      store.iterations.save(final);
+      store.runs.finish(state.runId, 'done');
+    });
+    emit({ event: 'done', iteration: number, record: final });
+    return final;
+  } catch (error) {
+    throw new RoundFailure(error, tail(), state.lastCheckpoint);
+  } finally {
+    env.signal?.removeEventListener('abort', cancel);
+    worker.dispose();
+  }
+}
+
+/** A failure inside the worker's part of a round, carrying its log tail and the last checkpoint. */
+class RoundFailure extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly logTail: readonly string[],
+    readonly checkpoint: string | undefined,
+  ) {
+    super(errorText(cause));
+  }
+}
+
+function fail(env: RoundEnvironment, state: RoundState, error: unknown): IterationRecord {
+  const cancelled = env.signal?.aborted === true;
+  const failure = error instanceof RoundFailure ? error : undefined;
+  const reason = cancelled ? 'Stopped at your request.' : errorText(failure?.cause ?? error);
+  const logTail = failure?.logTail ?? [];
+  const checkpoint = failure?.checkpoint ?? state.lastCheckpoint;
+  const record: IterationRecord = {
+    number: state.number,
+    status: cancelled ? 'cancelled' : 'failed',
+    config: state.recordConfig,
+    verdict: { error: reason, logTail, ...(checkpoint === undefined ? {} : { checkpoint }), ...(failure?.cause instanceof WorkerError ? { code: failure.cause.code } : {}) },
+    startedAt: state.startedAt,
+    endedAt: new Date().toISOString(),
+  };
+  env.store.transaction(() => {
+    env.store.iterations.save(record);
+    env.store.runs.finish(state.runId, cancelled ? 'cancelled' : 'failed', reason);
+  });
+  env.onEvent?.({ event: 'failed', iteration: state.number, status: cancelled ? 'cancelled' : 'failed', reason, logTail, ...(checkpoint === undefined ? {} : { checkpoint }) });
+  return record;
+}
+
+function scoreRows(scored: RoundScoreResult): { principleId: string; method: 'divergence'; score?: number; internalized: boolean; detail: Record<string, unknown> }[] {
+  return scored.principles.map((p) => ({
+    principleId: p.id,
+    method: 'divergence' as const,
+    ...(p.score === null ? {} : { score: p.score }),
+    internalized: p.internalized,
+    detail: { kl_before: p.kl_before, kl_after: p.kl_after, states: p.states, tokens: p.tokens, reason: p.reason },
+  }));
+}
+
+function roundMetrics(train: Readonly<Record<string, unknown>>, scored: RoundScoreResult, recordConfig: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const scores = scored.principles.flatMap((p) => (p.score === null ? [] : [p.score]));
+  const dataset = recordConfig.dataset as DatasetStats | undefined;
+  return {
+    kind: 'own-data',
+    principles_scored: scored.principles.length,
+    principles_internalized: scored.principles.filter((p) => p.internalized).length,
+    mean_score: scores.length === 0 ? null : scores.reduce((a, b) => a + b, 0) / scores.length,
+    score_method: 'divergence',
+    action_nll: scored.action_nll,
+    retention_ratio: scored.retention?.ratio ?? null,
+    retention: scored.retention,
+    train: Object.fromEntries(Object.entries(train).filter(([k]) => k !== 'rank')),
+    tokens_per_s: train.tokens_per_s,
+    merged: train.merged,
+    dataset: dataset === undefined ? undefined : { train: dataset.trainRecords, heldout: dataset.heldoutRecords, tokens: dataset.trainTokens, truncated: dataset.truncatedStates },
+  };
+}
