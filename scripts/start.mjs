@@ -1,32 +1,70 @@
 // `npm start`: builds and packages the extension, installs it into a real VS Code (code-server),
 // fills a demo store with the bundled sample trajectories, and serves it on 127.0.0.1.
-// Ctrl+C stops the editor and everything it started.
+// Ctrl+C, or SIGINT or SIGTERM sent to this process (an IDE's stop button, a process manager; `npm start`
+// runs it with exec so npm's forwarded signal lands here), stops the running step or the editor and every
+// process below it.
+// INTERNALIZE_START_REUSE=1 skips the setup steps and reuses dist/internalize.vsix when it exists (for a
+// test of the start-up itself); INTERNALIZE_DEMO_DIR puts the demo's editor folders elsewhere.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { stopTree } from './process-tree.mjs';
 
 const root = join(import.meta.dirname, '..');
-const demo = join(root, '.tools', 'demo');
+const demo = process.env.INTERNALIZE_DEMO_DIR ?? join(root, '.tools', 'demo');
+const reuse = process.env.INTERNALIZE_START_REUSE === '1';
 const fail = (step) => {
   console.error(`npm start: ${step} failed; see the output above.`);
   process.exit(1);
 };
-const run = (step, command, args, options = {}) => {
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
-  if (result.status !== 0) fail(step);
-  return result;
-};
 
-run('installing Debian packages (scripts/setup-system.sh)', 'bash', ['scripts/setup-system.sh']);
-if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) run('npm ci', 'npm', ['ci', '--no-audit', '--no-fund']);
-run("setting up the trainer's Python environment (scripts/setup-python.sh)", 'bash', ['scripts/setup-python.sh']);
-run("exporting the built-in embedder to ONNX (scripts/setup-embedder.sh)", 'bash', ['scripts/setup-embedder.sh']);
-const editor = spawnSync('bash', ['scripts/install-editor.sh'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-if (editor.status !== 0) fail('installing code-server (scripts/install-editor.sh)');
-const codeServer = editor.stdout.trim().split('\n').at(-1);
-run('building and packaging the extension (npm run package)', 'npm', ['run', '--silent', 'package']);
+// The one child running now (a setup step, then code-server), stopped with its whole tree on a signal.
+let current;
+let stopping = false;
+async function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  if (current === undefined) process.exit(0);
+  console.error(`\nnpm start: ${signal} received; stopping ${current.what} and every process it started…`);
+  const { processes, killed } = await stopTree(current.child.pid);
+  console.error(`npm start: stopped ${processes} processes${killed > 0 ? ` (${killed} did not end on SIGTERM and were killed)` : ''}.`);
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+
+/** Runs one step to its end; resolves to its stdout when `options.stdio` pipes it. */
+const run = (step, command, args, options = {}) =>
+  new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, stdio: 'inherit', ...options });
+    current = { child, what: step };
+    let out = '';
+    child.stdout?.on('data', (chunk) => (out += chunk));
+    child.on('error', () => fail(step));
+    child.on('exit', (code) => {
+      if (stopping) return;
+      current = undefined;
+      if (code !== 0) fail(step);
+      resolve(out);
+    });
+  });
+
+const packaged = join(root, 'dist', 'internalize.vsix');
+if (reuse) console.log('npm start: INTERNALIZE_START_REUSE=1, so the setup steps are skipped.');
+if (!reuse) await run('installing Debian packages (scripts/setup-system.sh)', 'bash', ['scripts/setup-system.sh']);
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
+  // onnxruntime-node would download CUDA libraries from NuGet at install time: npm 11 skips its script by
+  // package.json#allowScripts, and this variable (which the package reads) does the same for npm 10.
+  await run('npm ci', 'npm', ['ci', '--no-audit', '--no-fund'], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+}
+if (!reuse) await run("setting up the trainer's Python environment (scripts/setup-python.sh)", 'bash', ['scripts/setup-python.sh']);
+if (!reuse) await run("exporting the built-in embedder to ONNX (scripts/setup-embedder.sh)", 'bash', ['scripts/setup-embedder.sh']);
+const editor = await run('installing code-server (scripts/install-editor.sh)', 'bash', ['scripts/install-editor.sh'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const codeServer = editor.trim().split('\n').at(-1);
+if (!(reuse && existsSync(packaged))) await run('building and packaging the extension (npm run package)', 'npm', ['run', '--silent', 'package']);
 
 // A demo of its own: user data, extensions, home (so live capture reads the demo's folders) and store.
 const userData = join(demo, 'user-data');
@@ -53,6 +91,14 @@ writeFileSync(
       'security.workspace.trust.enabled': false,
       'workbench.startupEditor': 'none',
       'telemetry.telemetryLevel': 'off',
+      // Nothing in the demo reaches the network on its own.
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'extensions.ignoreRecommendations': true,
+      'update.mode': 'none',
+      'workbench.enableExperiments': false,
+      'npm.fetchOnlinePackageInfo': false,
+      'typescript.disableAutomaticTypeAcquisition': true,
       'internalize.store.path': store,
       'internalize.trainer.pythonPath': join(root, '.venv', 'bin', 'python'),
     },
@@ -65,8 +111,12 @@ console.log(`Importing the sample agent runs into ${store}`);
 spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'import', join(root, 'samples', 'agent-runs'), '--db', store], { cwd: root, stdio: ['ignore', 'inherit', 'ignore'] });
 
 const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
-run('installing the packaged extension into code-server', codeServer, [...common, '--install-extension', join(root, 'dist', 'internalize.vsix'), '--force'], {
+// An empty extension gallery: the demo installs nothing from a marketplace, so the editor makes no
+// lookups that would fail offline (ENOTFOUND open-vsx.org) and shows no marketplace to browse.
+const editorEnv = { ...process.env, EXTENSIONS_GALLERY: '{}' };
+await run('installing the packaged extension into code-server', codeServer, [...common, '--install-extension', packaged, '--force'], {
   stdio: ['ignore', 'ignore', 'inherit'],
+  env: editorEnv,
 });
 
 function free(port) {
@@ -83,29 +133,23 @@ writeFileSync(join(demo, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: no
 const server = spawn(
   codeServer,
   [...common, '--config', join(demo, 'config.yaml'), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', workspace],
-  { cwd: root, env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), INTERNALIZE_TOY_CACHE: join(root, '.cache', 'toy'), INTERNALIZE_MODELS_DIR: join(root, '.cache', 'models') }, stdio: ['ignore', 'ignore', 'inherit'], detached: true },
+  { cwd: root, env: { ...editorEnv, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), INTERNALIZE_TOY_CACHE: join(root, '.cache', 'toy'), INTERNALIZE_MODELS_DIR: join(root, '.cache', 'models') }, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
 );
+current = { child: server, what: 'code-server' };
+// The browser asks for vsda (Microsoft's closed-source signing module, which only Microsoft's builds carry;
+// the workbench works without it) on every load, and code-server logs each miss: those lines are dropped.
+createInterface({ input: server.stderr }).on('line', (line) => {
+  if (!/File not found: .*[/\\]vsda[/\\]/u.test(line)) console.error(line);
+});
 const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
 console.log(
   `\nInternalize is running in code-server. Open:\n\n  ${url}\n\n` +
     `The editor opens tally, a small sample project (copied to ${workspace}), and the Internalize container holds ten\n` +
-    'sample runs of four agents on it. The walkthrough (Help → Welcome → "Get started with Internalize") tells the story:\n' +
-    'open a run, summarize the runs into principles, accept one, export it to AGENTS.md, preview its injection, start a round.\n\nPress Ctrl+C to stop.',
+    'sample runs of four agents on it. The walkthrough (palette: "Welcome: Open Walkthrough…" → "Get started with Internalize") tells the story:\n' +
+    'open a run, summarize the runs into principles, accept one, export it to AGENTS.md, preview its injection, start a round.\n\n' +
+    `Press Ctrl+C (or send SIGINT or SIGTERM to process ${process.pid}) to stop the editor and everything it started.`,
 );
 
-let stopping = false;
-const stop = (code) => {
-  if (stopping) return;
-  stopping = true;
-  try {
-    process.kill(-server.pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
-  setTimeout(() => process.exit(code), 300).unref();
-};
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
 server.on('exit', (code) => {
   if (!stopping) {
     console.error(`npm start: code-server exited (code ${code}).`);

