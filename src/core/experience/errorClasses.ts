@@ -18,6 +18,8 @@ export type ErrorClass =
   | 'bad-usage'
   | 'conflict'
   | 'out-of-memory'
+  | 'secret-detected'
+  | 'lint'
   | 'declined';
 
 /**
@@ -26,11 +28,13 @@ export type ErrorClass =
  */
 const CLASSES: readonly (readonly [ErrorClass, RegExp])[] = [
   ['declined', /\buser (?:doesn't|does not|did not|didn't) want to (?:proceed|take this action)|\b(?:denied|rejected|declined) by (?:the )?user\b|\buser (?:denied|rejected|declined)\b/iu],
+  ['secret-detected', /potential secrets? (?:about to be committed|found|detected)|\bleaks? found\b|secret scanning|push protection|GH013|detect-secrets/iu],
   ['missing-command', /command not found|is not recognized as an internal or external command|\bno such (?:command|program)\b|executable file not found|\bcommand .{0,40}\bnot found\b|\bnot installed\b|exit code:? 127\b/iu],
   ['missing-dependency', /ModuleNotFoundError|No module named|Cannot find module|Cannot find package|ImportError|could not resolve dependency|unresolved import|package .{0,60} is not in (?:GOROOT|std)|no matching distribution|cannot find -l\w+|LoadError|undefined reference to/iu],
   ['failing-test', /\b\d+ (?:failed|failing)\b|\bfailed: \d+|\btests? failed\b|\bFAIL(?:ED|URES?)?\b[ :]|AssertionError|\bassert(?:ion)? failed|\bTests?:\s+\d+ failed|\bnot ok \d+|--- FAIL:|expected .{0,80} (?:to (?:be|equal)|but (?:got|was|received))/u],
   ['syntax-error', /SyntaxError|IndentationError|TabError|parse error|unexpected (?:token|end of (?:input|file)|indent)|unterminated string|invalid syntax|ParseError/iu],
   ['compile-error', /\berror TS\d+|\berror\[E\d+\]|\bcompil(?:e|ation) (?:error|failed)|build failed|cannot find symbol|is not assignable to|has no attribute|TypeError|NameError|ReferenceError|undefined: \w+|\bis not defined\b/u],
+  ['lint', /\b[A-Z]{1,3}\d{3,4}\b (?:\[\*\] )?\S|imported but unused|would reformat|\d+ problems? \(\d+ errors?|Found \d+ errors?\.|\bruff\b.*\berror|eslint|pylint|flake8|\blint(?:er|ing)? (?:error|failed)/u],
   ['permission', /permission denied|EACCES|EPERM|operation not permitted|access (?:is )?denied|read-only file system|not permitted/iu],
   ['timeout', /timed? ?out|ETIMEDOUT|deadline exceeded|exit code:? 124\b|took too long/iu],
   ['network', /ECONNREFUSED|ENOTFOUND|ECONNRESET|EAI_AGAIN|could not resolve host|connection (?:refused|reset|timed out)|network is unreachable|name or service not known|temporary failure in name resolution|SSL: CERTIFICATE|failed to fetch|getaddrinfo/iu],

@@ -107,7 +107,7 @@ const WORDING: Readonly<Record<ErrorClass, ClassWording>> = {
   },
   'failing-test': {
     situation: 'tests fail',
-    fallback: 'read the failing test and its message before changing code',
+    fallback: 'read the failing test and its message before editing any code',
     moves: {
       edit: 'fix the code the failure points to, then run the tests again',
       test: 'rerun only the failing test to see its full message before editing',
@@ -161,6 +161,16 @@ const WORDING: Readonly<Record<ErrorClass, ClassWording>> = {
   'out-of-memory': {
     situation: 'a process runs out of memory',
     fallback: 'reduce the size of the input or the batch before running it again',
+    moves: {},
+  },
+  'secret-detected': {
+    situation: 'a check finds a secret in the files',
+    fallback: 'remove it from the files and read it from the environment instead',
+    moves: {},
+  },
+  lint: {
+    situation: 'a linter reports problems',
+    fallback: 'fix what it reports and run it again before moving on',
     moves: {},
   },
   declined: {
@@ -288,6 +298,12 @@ const HABITS: readonly Habit[] = [
   },
 ];
 
+/**
+ * How much more often successful runs show a habit than failed runs with the same chance. A third:
+ * one failed run in three that wrote a secret into a file, against none of the successes, is a lesson.
+ */
+const HABIT_CONTRAST = 1 / 3;
+
 // ---- mining ----------------------------------------------------------------------------------
 
 interface Bucket {
@@ -338,7 +354,8 @@ export function mine(trajectories: readonly Trajectory[], options: MineOptions =
       const step = steps[i];
       if (step === undefined) continue;
       const f = failure(step);
-      if (f !== undefined) {
+      // A recovery is worth repeating only from a run that did not end in failure.
+      if (f !== undefined && t.outcome.label !== 'failure') {
         // The recovery is the first later step that called something and did not fail.
         const next = steps.slice(i + 1).find((s) => s.toolCalls.length > 0);
         const call = next?.toolCalls.find((c) => toolRole(c) !== 'plan') ?? next?.toolCalls[0];
@@ -391,7 +408,7 @@ export function mine(trajectories: readonly Trajectory[], options: MineOptions =
       const s = habitSuccesses.get(b.key)?.applies ?? 0;
       const f = habitFailures.get(b.key);
       if (f === undefined || f.holds === f.applies) continue;
-      if (b.trajectories.size / s - f.holds / f.applies < 0.5) continue;
+      if (b.trajectories.size / s - f.holds / f.applies < HABIT_CONTRAST) continue;
     }
     const problems = checkPrinciple(b.text);
     if (problems.length > 0) {

@@ -69,7 +69,7 @@ test('one lesson across three agents, each with its own tool names and error tex
       step(1, call('shell', { command: ['bash', '-lc', 'command -v jq'] }), '', false, 0),
       step(2, call('shell', { command: ['bash', '-lc', 'node -e "console.log(1)"'] }), '1', false, 0),
     ]),
-    traj('cl', 'cline', 'failure', [
+    traj('cl', 'cline', 'success', [
       step(0, call('execute_command', { command: 'make build' }), "'make' is not recognized as an internal or external command", true, 1),
       step(1, call('execute_command', { command: 'make --version' }), 'GNU Make 4.3'),
       step(2, call('execute_command', { command: 'make build' }), 'ok'),
@@ -103,8 +103,12 @@ test('a failing loop and the habits that tell successes from failures, in roles,
   assert.equal(texts.get('repeat')?.text, 'When the same action has failed the same way twice, stop repeating it, read the error, and change the approach.');
   assert.equal(texts.get('repeat')?.support, 2);
   assert.deepEqual(texts.get('repeat')?.evidence, [{ trajectoryId: 'f1', stepIndex: 2 }, { trajectoryId: 'f2', stepIndex: 2 }]);
-  assert.equal(texts.get('read-failing-test-before-edit')?.text, 'When tests fail, read the failing test and its message before editing any code.');
-  assert.deepEqual(texts.get('read-failing-test-before-edit')?.agents, ['claude-code', 'codex']);
+  // The successes' recovery after a failing test and their habit before editing are one lesson, one principle.
+  const readFirst = report.patterns.filter((p) => p.text === 'When tests fail, read the failing test and its message before editing any code.');
+  assert.equal(readFirst.length, 1);
+  assert.deepEqual(readFirst[0]?.agents, ['claude-code', 'codex']);
+  // The failures also edited right after their failing tests, but a failed run's recovery is no lesson.
+  assert.ok(!report.patterns.some((p) => p.text.startsWith('When tests fail, fix the code')));
   assert.equal(texts.get('read-before-edit')?.support, 2);
   assert.equal(texts.get('secrets-out-of-files')?.text, 'When a change needs a credential, read it from the environment instead of writing it into a file.');
   // Both failures also ran the tests after their last edit: no contrast, no principle.

@@ -65,6 +65,8 @@ test('error texts from different programs fall into one class each', () => {
     ['CONFLICT (content): Merge conflict in a.txt', 'conflict'],
     ["The user doesn't want to proceed with this tool use.", 'declined'],
     ['usage: tar [-c|-x] [options]', 'bad-usage'],
+    ['Error: Exit code 1\ntally/report.py:3:8: F401 [*] `os` imported but unused', 'lint'],
+    ['ERROR: Potential secrets about to be committed to git repo!', 'secret-detected'],
     ['something odd happened', undefined],
   ];
   for (const [text, cls] of cases) assert.equal(classifyError(text), cls, text);
