@@ -109,6 +109,11 @@ def teacher_view(case: Case, blocks: dict[int, str]) -> list[dict]:
     return teacher_messages(record, len(case.messages))[:-1]
 
 
+def kept_record(case: Case, blocks: dict[int, str], response: str) -> Record:
+    """A kept teacher response as a distillation record: the case, the response as its target, the teacher's blocks."""
+    return Record(messages=case.messages + [{"role": "assistant", "content": response}], blocks=blocks, targets=[len(case.messages)])
+
+
 def block_view(case: Case, principle: Principle) -> list[dict]:
     """The teacher view of a case: the step-wise block appended to its latest observation (data.py's rendering)."""
     return teacher_view(case, stepwise_blocks(case, principle))
@@ -196,8 +201,7 @@ class Runner:
     def teacher_records(self, model, principles: list[Principle], seed: int) -> tuple[list[Record], dict[str, dict]]:
         """Samples k teacher responses per training case and keeps the successes as distillation records."""
         kept, stats = self.teacher_successes(model, principles, seed)
-        return [Record(messages=case.messages + [{"role": "assistant", "content": text}], blocks={case.observation: p.block},
-                       targets=[len(case.messages)]) for p, case, text in kept], stats
+        return [kept_record(case, stepwise_blocks(case, p), text) for p, case, text in kept], stats
 
     def teacher_successes(self, model, principles: list[Principle], seed: int,
                           blocks: Blocks = stepwise_blocks) -> tuple[list[tuple[Principle, Case, str]], dict[str, dict]]:
@@ -498,12 +502,11 @@ def run_continual(model_dir: Path, config: ContinualConfig, out_dir: Path, calib
         timings["sample_s"] = time.perf_counter() - tick
         again = replayed(history, replay_fraction(config.replay_kept), c.seed + n)
         history.append(kept)
-        records = [Record(messages=case.messages + [{"role": "assistant", "content": text}], blocks=blocks(case, p),
-                          targets=[len(case.messages)]) for p, case, text in kept + again]
+        records = [kept_record(case, blocks(case, p), text) for p, case, text in kept + again]
         dataset = {"new": stats, "replayed": {p.id: sum(q.id == p.id for q, _, _ in again) for p in pool if p not in new},
                    "records": len(records)}
-        row: dict = {"iteration": n, "new": ids, "pool": [p.id for p in pool], "teacher": "original base" if config.teacher == "anchored"
-                     or n == 1 else f"iteration {n - 1}'s student", "dataset": dataset}
+        taught_by = "original base" if config.teacher == "anchored" or n == 1 else f"iteration {n - 1}'s student"
+        row: dict = {"iteration": n, "new": ids, "pool": [p.id for p in pool], "teacher": taught_by, "dataset": dataset}
         if not records:
             runner._warn(f"iteration {n}: no successful teacher response to distill")
             row["stopped"] = "no successful teacher response to distill"
@@ -517,7 +520,7 @@ def run_continual(model_dir: Path, config: ContinualConfig, out_dir: Path, calib
                           replay=general, teacher_model=base if config.teacher == "anchored" else None)
         timings["train_s"] = time.perf_counter() - tick
         tick = time.perf_counter()
-        scored = runner.evaluate_round(trained["model"], pool, calibration, {**stats}, n, retention_pairs, base_nll, reference=base)
+        scored = runner.evaluate_round(trained["model"], pool, calibration, stats, n, retention_pairs, base_nll, reference=base)
         timings["evaluate_s"] = time.perf_counter() - tick
         row.update(principles=scored["principles"], capped_mean=capped_mean(scored["principles"]), retention=scored["retention"],
                    collapse=scored["collapse"], train={k: v for k, v in trained["metrics"].items() if k != "adapter"},
