@@ -111,6 +111,8 @@ test('a failing loop and the habits that tell successes from failures, in roles,
   assert.ok(!report.patterns.some((p) => p.text.startsWith('When tests fail, fix the code')));
   assert.equal(texts.get('read-before-edit')?.support, 2);
   assert.equal(texts.get('secrets-out-of-files')?.text, 'When a change needs a credential, read it from the environment instead of writing it into a file.');
+  assert.equal(texts.get('tests-pass-before-done')?.text, 'When the latest test run still fails, keep fixing or report the failure instead of declaring the task done.');
+  assert.deepEqual(texts.get('tests-pass-before-done')?.evidence, [{ trajectoryId: 's1', stepIndex: 3 }, { trajectoryId: 's2', stepIndex: 3 }]);
   // Both failures also ran the tests after their last edit: no contrast, no principle.
   assert.equal(texts.get('test-after-edit'), undefined);
   for (const p of report.patterns) assert.deepEqual(checkPrinciple(p.text), [], p.text);
