@@ -6,6 +6,7 @@ import { registerCaptureCommands } from './commands/capture.js';
 import { registerDistillCommands } from './commands/distill.js';
 import { registerExportCommand } from './commands/exportPrinciples.js';
 import { registerInstallMcpCommands } from './commands/installMcpServer.js';
+import { registerIterationCommands } from './commands/iterations.js';
 import { registerPreviewInjectionCommand } from './commands/previewInjection.js';
 import { registerPrincipleCommands } from './commands/principles.js';
 import { registerRedactCommands } from './commands/redact.js';
@@ -40,6 +41,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   registerPrincipleCommands(context, localModel);
   registerExportCommand(context);
   registerPoolCommands(context);
+  registerIterationCommands(context);
   registerModelCommands(context);
   registerPreviewInjectionCommand(context);
   registerLanguageModelTools(context, windowEmbedder(context));
