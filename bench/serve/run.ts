@@ -1,16 +1,22 @@
 /**
  * principles_for_state latency: a pool of 2,000 accepted principles, the ONNX MiniLM embedder warm,
- * decision states taken from the real agent runs under test/fixtures (imported through the capture
- * core). Measured in one run against its peer, the same query through a generic vector-search path:
- * the same state text and the same embedder, then an in-memory Orama index (`@orama/orama`, a
- * dependency-free search engine with vector search) instead of the serving core's warm matrix and the
- * injection selector. Calls alternate ours / peer so both see the same machine load.
+ * and a query stream shaped like real agent sessions: the decision states of the real agent runs
+ * under test/fixtures (imported through the capture core) asked in session order — each run's
+ * states one after another, each the task and up to the last 6 steps, as an agent calling the tool
+ * at every step sends them. Measured in one run against its peer, the same query through a generic
+ * vector-search path: the same state, the same embedder and the same state embedding (the segments
+ * of src/core/serving/stateVector.ts, with a segment cache of its own that the peer fills itself),
+ * then an in-memory Orama index (`@orama/orama`) instead of the warm pool's arena and the injection
+ * selector. Calls alternate ours / peer so both see the same machine load.
  *
- *   npx tsx bench/serve/run.ts [--principles 2000] [--states 200] [--k 5] [--state-tokens 512]
+ *   npx tsx bench/serve/run.ts [--principles 2000] [--states 200] [--k 5] [--variant fp32|int8] [--whole 60]
  *
- * `--state-tokens` is the decision state's token budget (the injection default, 512, unless given):
- * the state's embedding dominates a call, and its cost grows with the state's length up to the
- * model's 256-token window.
+ * Three phases, each reported apart:
+ * - session stream (the product's case): both segment caches are emptied when a session starts, so
+ *   each session's first call is cold (task and every step embedded) and the later ones warm (only
+ *   the newest step); first calls and later calls are reported apart, and all together;
+ * - cold: every cache emptied before every call (what a call costs with nothing remembered);
+ * - whole state (`--whole N` calls, 0 to skip): the state embedded in one piece, as before segments.
  *
  * Ours is the whole call as the MCP server makes it: state built and cut, embedded, selected (scope
  * and internalized masks, MMR, floor), track records read, the state redacted and the call logged
@@ -23,12 +29,13 @@ import { join } from 'node:path';
 import { create, insert, search } from '@orama/orama';
 import { runCli } from '../../src/cli/main.js';
 import { createEmbedder } from '../../src/core/embedding/resolve.js';
-import { jsKernel } from '../../src/core/injection/gemm.js';
+import { arenaKernel } from '../../src/core/injection/exactDot.js';
 import { DEFAULT_INJECTION_OPTIONS } from '../../src/core/injection/options.js';
 import { selectBatch } from '../../src/core/injection/select.js';
 import type { Principle } from '../../src/core/principle.js';
-import { buildState, servePrinciples, warmPool, type ServeState } from '../../src/core/serving/index.js';
+import { buildState, SegmentCache, servePrinciples, stateVector, warmPool, type ServeState, type StateEmbedding } from '../../src/core/serving/index.js';
 import { openStore } from '../../src/core/store/index.js';
+import { serveStateAt } from './sessions.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -97,40 +104,46 @@ function summary(name: string, ms: number[]): string {
   return `${name.padEnd(44)} p50 ${percentile(sorted, 50).toFixed(2).padStart(7)} ms   p95 ${percentile(sorted, 95).toFixed(2).padStart(7)} ms   mean ${mean.toFixed(2).padStart(7)} ms   max ${percentile(sorted, 100).toFixed(2).padStart(7)} ms`;
 }
 
+interface Call {
+  readonly state: ServeState;
+  /** The first call of its session: the segment caches are emptied before it. */
+  readonly first: boolean;
+}
+
 async function main(): Promise<void> {
   const n = arg('principles', 2000);
   const wanted = arg('states', 200);
   const k = arg('k', DEFAULT_INJECTION_OPTIONS.k);
-  const budget = arg('state-tokens', DEFAULT_INJECTION_OPTIONS.stateTokenBudget);
+  const wholeCalls = process.argv.includes('--whole') ? Number(process.argv[process.argv.indexOf('--whole') + 1]) : 60;
+  const variantArg = process.argv.includes('--variant') ? process.argv[process.argv.indexOf('--variant') + 1] : undefined;
+  if (variantArg !== undefined && variantArg !== 'fp32' && variantArg !== 'int8') throw new Error('--variant must be fp32 or int8');
+  const budget = DEFAULT_INJECTION_OPTIONS.stateTokenBudget;
   const dir = mkdtempSync(join(tmpdir(), 'internalize-bench-serve-'));
   const store = openStore(join(dir, 'bench.db'));
   try {
     const io = { out: (): void => undefined, err: (): void => undefined, env: { HOME: dir }, cwd: dir };
     await runCli(['import', '--db', store.path, ...FIXTURES], io);
-    const states: ServeState[] = [];
+    // Sessions in capture order; within each, its states in step order.
+    const sessions: Call[][] = [];
     for (const summaryRow of store.trajectories.list({})) {
       const t = store.trajectories.get(summaryRow.id);
-      if (t === undefined) continue;
-      for (let at = 1; at <= t.steps.length; at++) {
-        const recent = t.steps.slice(Math.max(0, at - 6), at);
-        states.push({
-          task: t.task,
-          steps: recent.map((s) => ({ tool: s.toolCalls[0]?.name ?? '', action: s.toolCalls.length > 0 ? JSON.stringify(s.toolCalls[0]?.arguments) : (s.text ?? ''), observation: s.observations.map((o) => o.content).join('\n') })),
-        });
-      }
+      if (t === undefined || t.steps.length === 0) continue;
+      sessions.push(Array.from({ length: t.steps.length }, (_, i) => ({ state: serveStateAt(t, i + 1, 6), first: i === 0 })));
     }
-    if (states.length === 0) throw new Error('no decision states: the fixtures gave no trajectories');
-    // The fixtures hold fewer states than a stable p95 wants: they are asked again (each call embeds again; nothing caches a state).
-    const distinct = states.length;
-    for (let i = 0; states.length < wanted; i++) states.push(states[i % distinct] ?? {});
+    const distinct = sessions.reduce((m, s) => m + s.length, 0);
+    if (distinct === 0) throw new Error('no decision states: the fixtures gave no trajectories');
+    // The fixtures hold fewer states than a stable p95 wants: whole sessions are asked again, each
+    // time as a new session (caches emptied), so a repeat is never warmer than the first time.
+    const stream: Call[] = [];
+    for (let i = 0; stream.length < wanted; i++) stream.push(...(sessions[i % sessions.length] ?? []));
     const principles = pool(n);
     store.transaction(() => {
       for (const p of principles) store.principles.save(p);
     });
 
-    const embedder = await createEmbedder({ cacheDir: join(ROOT, '.cache', 'models'), env: process.env });
+    const embedder = await createEmbedder({ cacheDir: join(ROOT, '.cache', 'models'), env: process.env, ...(variantArg === undefined ? {} : { variant: variantArg }) });
     if (embedder.kind !== 'onnx') console.log(`WARNING: not the ONNX embedder (${embedder.description}); run bash scripts/setup-embedder.sh first.`);
-    console.log(`${String(states.length)} calls over ${String(distinct)} distinct decision states from ${String(store.trajectories.count())} fixture runs; pool ${String(n)} principles; k ${String(k)}; state budget ${String(budget)} tokens; embedder ${embedder.description}`);
+    console.log(`${String(stream.length)} calls in session order over ${String(distinct)} distinct decision states of ${String(sessions.length)} fixture runs; pool ${String(n)} principles; k ${String(k)}; state budget ${String(budget)} tokens; embedder ${embedder.description}`);
     try {
       let t0 = performance.now();
       const warm = await warmPool(store, embedder);
@@ -145,82 +158,106 @@ async function main(): Promise<void> {
         await insert(index, { pid: warm.principles[i]?.id ?? '', embedding: Array.from(warm.vectors.subarray(i * embedder.dim, (i + 1) * embedder.dim)) });
       }
       console.log(`peer index: Orama ${String(warm.principles.length)} vectors inserted in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const oursCache = new SegmentCache();
+      const peerCache = new SegmentCache();
       const peerSearch = async (vector: Float32Array): Promise<string[]> => {
         const found = await search(index, { mode: 'vector', vector: { value: Array.from(vector), property: 'embedding' }, similarity: DEFAULT_INJECTION_OPTIONS.scoreFloor, limit: k, includeVectors: false });
         return found.hits.map((h) => h.document.pid);
       };
-      const peerCall = async (state: ServeState): Promise<string[]> => {
+      const peerCall = async (state: ServeState, mode: StateEmbedding): Promise<string[]> => {
         const built = buildState(state, budget);
-        return peerSearch(await embedder.embed([built.text]));
+        const { vector } = await stateVector({ embedder, trajectory: built.trajectory, wholeText: built.text, mode, cache: peerCache });
+        return peerSearch(vector);
       };
+      const oursCall = async (state: ServeState, mode: StateEmbedding): Promise<string | undefined> =>
+        (await servePrinciples({ store, embedder, state, k, client: 'bench', stateTokenBudget: budget, stateEmbedding: mode, segmentCache: oursCache })).principles[0]?.id;
       const oursSearch = async (vector: Float32Array): Promise<number[]> => {
-        const [row] = await selectBatch({ states: vector, rows: 1, principles: warm.vectors, n: warm.principles.length, dim: embedder.dim, config: { k, scoreFloor: DEFAULT_INJECTION_OPTIONS.scoreFloor, mmrLambda: DEFAULT_INJECTION_OPTIONS.mmrLambda }, kernel: jsKernel() });
+        const [row] = await selectBatch({ states: vector, rows: 1, principles: warm.vectors, n: warm.principles.length, dim: embedder.dim, config: { k, scoreFloor: DEFAULT_INJECTION_OPTIONS.scoreFloor, mmrLambda: DEFAULT_INJECTION_OPTIONS.mmrLambda }, kernel: arenaKernel(warm.arena), arena: warm.arena, blockRows: 1 });
         return row?.picks.map((p) => p.index) ?? [];
       };
-
-      // Warm-up: JIT, the redactor's rules, the embedder's first batches.
-      for (const s of states.slice(0, 20)) {
-        await servePrinciples({ store, embedder, state: s, k, client: 'bench', stateTokenBudget: budget });
-        await peerCall(s);
-      }
-      const ours: number[] = [];
-      const peer: number[] = [];
       // CPU time of the whole process (the embedder's thread included) per call: on a shared machine
       // wall time mostly measures the wait for a core, CPU time what the call itself costs.
-      const oursCpu: number[] = [];
-      const peerCpu: number[] = [];
       const cpuMs = (): number => {
         const u = process.cpuUsage();
         return (u.user + u.system) / 1000;
       };
-      const embedOnly: number[] = [];
-      const oursSearchMs: number[] = [];
-      const peerSearchMs: number[] = [];
-      let agree = 0;
-      const load0 = loadavg()[0] ?? 0;
-      for (const [i, s] of states.entries()) {
-        // Alternate which side goes first so neither always runs on a just-warmed cache.
-        const order = i % 2 === 0 ? ['ours', 'peer'] : ['peer', 'ours'];
-        let oursTop: string | undefined;
-        let peerTop: string | undefined;
-        for (const side of order) {
-          const start = performance.now();
-          const cpu0 = cpuMs();
-          if (side === 'ours') {
-            const r = await servePrinciples({ store, embedder, state: s, k, client: 'bench', stateTokenBudget: budget });
-            ours.push(performance.now() - start);
-            oursCpu.push(cpuMs() - cpu0);
-            oursTop = r.principles[0]?.id;
-          } else {
-            const r = await peerCall(s);
-            peer.push(performance.now() - start);
-            peerCpu.push(cpuMs() - cpu0);
-            peerTop = r[0];
+
+      // Warm-up: JIT, the redactor's rules, the embedder's first batches.
+      for (const c of stream.slice(0, 20)) {
+        await oursCall(c.state, 'segments');
+        await peerCall(c.state, 'segments');
+      }
+
+      const phase = async (name: string, calls: readonly Call[], mode: StateEmbedding, emptyBefore: (c: Call) => boolean): Promise<void> => {
+        const wall = { ours: [] as number[], peer: [] as number[] };
+        const cpu = { ours: [] as number[], peer: [] as number[] };
+        const byKind = { first: { ours: [] as number[], peer: [] as number[] }, later: { ours: [] as number[], peer: [] as number[] } };
+        const cpuByKind = { first: { ours: [] as number[], peer: [] as number[] }, later: { ours: [] as number[], peer: [] as number[] } };
+        let agree = 0;
+        const embeddedBefore = oursCache.misses;
+        const load0 = loadavg()[0] ?? 0;
+        for (const [i, c] of calls.entries()) {
+          if (emptyBefore(c)) {
+            oursCache.clear();
+            peerCache.clear();
           }
+          let oursTop: string | undefined;
+          let peerTop: string | undefined;
+          // Alternate which side goes first so neither always runs right after the other warmed the core.
+          for (const side of i % 2 === 0 ? (['ours', 'peer'] as const) : (['peer', 'ours'] as const)) {
+            const start = performance.now();
+            const cpu0 = cpuMs();
+            if (side === 'ours') oursTop = await oursCall(c.state, mode);
+            else peerTop = (await peerCall(c.state, mode))[0];
+            const ms = performance.now() - start;
+            wall[side].push(ms);
+            const cpuSpent = cpuMs() - cpu0;
+            cpu[side].push(cpuSpent);
+            byKind[c.first ? 'first' : 'later'][side].push(ms);
+            cpuByKind[c.first ? 'first' : 'later'][side].push(cpuSpent);
+          }
+          if (oursTop === peerTop) agree++;
         }
-        if (oursTop === peerTop) agree++;
-        const built = buildState(s, budget);
+        console.log(`\n${name}: ${String(calls.length)} calls per side; load average ${load0.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end; ours embedded ${String(oursCache.misses - embeddedBefore)} segments`);
+        console.log(summary('ours: servePrinciples (whole call, logged)', wall.ours));
+        console.log(summary('peer: same state vector + Orama search', wall.peer));
+        console.log(summary('ours: CPU time per call (all threads)', cpu.ours));
+        console.log(summary('peer: CPU time per call (all threads)', cpu.peer));
+        if (mode === 'segments' && byKind.first.ours.length > 0 && byKind.later.ours.length > 0) {
+          console.log(summary(`  ours, first call of a session (${String(byKind.first.ours.length)})`, byKind.first.ours));
+          console.log(summary(`  ours, later calls (${String(byKind.later.ours.length)})`, byKind.later.ours));
+          console.log(summary(`  peer, first call of a session`, byKind.first.peer));
+          console.log(summary(`  peer, later calls`, byKind.later.peer));
+          console.log(summary(`  ours, CPU, first call of a session`, cpuByKind.first.ours));
+          console.log(summary(`  ours, CPU, later calls`, cpuByKind.later.ours));
+          console.log(summary(`  peer, CPU, later calls`, cpuByKind.later.peer));
+        }
+        console.log(`same first principle on both sides: ${String(agree)} / ${String(calls.length)}`);
+        const p95 = percentile([...wall.ours].sort((a, b) => a - b), 95);
+        console.log(`goal p95 < 20 ms: ${p95 < 20 ? 'met' : 'NOT met'} (${p95.toFixed(2)} ms)`);
+      };
+
+      await phase('session stream (segments; caches emptied when a session starts)', stream, 'segments', (c) => c.first);
+      await phase('cold (segments; caches emptied before every call)', stream, 'segments', () => true);
+      if (wholeCalls > 0) await phase('whole state embedded in one piece (the planner\'s way)', stream.slice(0, wholeCalls), 'whole', () => false);
+
+      // Search alone, state vector given, on the session stream's vectors.
+      const searchOurs: number[] = [];
+      const searchPeer: number[] = [];
+      oursCache.clear();
+      for (const c of stream) {
+        const built = buildState(c.state, budget);
+        const { vector } = await stateVector({ embedder, trajectory: built.trajectory, wholeText: built.text, cache: oursCache });
         let start = performance.now();
-        const vector = await embedder.embed([built.text]);
-        embedOnly.push(performance.now() - start);
-        start = performance.now();
         await oursSearch(vector);
-        oursSearchMs.push(performance.now() - start);
+        searchOurs.push(performance.now() - start);
         start = performance.now();
         await peerSearch(vector);
-        peerSearchMs.push(performance.now() - start);
+        searchPeer.push(performance.now() - start);
       }
-      console.log(`load average ${load0.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end (${String(states.length)} calls per side)`);
-      console.log(summary('ours: servePrinciples (whole call, logged)', ours));
-      console.log(summary('peer: same state + embedder + Orama search', peer));
-      console.log(summary('ours: CPU time per call (all threads)', oursCpu));
-      console.log(summary('peer: CPU time per call (all threads)', peerCpu));
-      console.log(summary('  state embedding alone (both sides)', embedOnly));
-      console.log(summary('  ours search: selectBatch on the warm matrix', oursSearchMs));
-      console.log(summary('  peer search: Orama vector search', peerSearchMs));
-      console.log(`same first principle on both sides: ${String(agree)} / ${String(states.length)}`);
-      const p95 = percentile([...ours].sort((a, b) => a - b), 95);
-      console.log(`goal p95 < 20 ms: ${p95 < 20 ? 'met' : 'NOT met'} (${p95.toFixed(2)} ms)`);
+      console.log('');
+      console.log(summary('search alone, ours: selectBatch on the arena', searchOurs));
+      console.log(summary('search alone, peer: Orama vector search', searchPeer));
     } finally {
       await embedder.dispose();
     }

@@ -103,10 +103,9 @@ export class SegmentCache {
     return this.entries.size;
   }
 
+  /** Forgets every vector; the hit and miss counts keep counting. */
   clear(): void {
     this.entries.clear();
-    this.hits = 0;
-    this.misses = 0;
   }
 }
 
