@@ -101,6 +101,8 @@ writeFileSync(
       'typescript.disableAutomaticTypeAcquisition': true,
       'internalize.store.path': store,
       'internalize.trainer.pythonPath': join(root, '.venv', 'bin', 'python'),
+      // The Qwen2.5-Coder summarizer's server; scripts/setup-llama-server.sh builds it (npm test does too).
+      'internalize.llm.llamaServerPython': join(root, '.cache', 'llama-venv', 'bin', 'python'),
     },
     null,
     2,

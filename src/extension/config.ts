@@ -139,6 +139,15 @@ export const config = {
     return oneOf(section().get<unknown>('llm.provider'), ['auto', 'vscode-lm', 'openai-compatible', 'local'], 'auto');
   },
   /** The OpenAI-compatible endpoint (Ollama, vLLM, LM Studio, llama.cpp server); empty when none is set. */
+  /** Which local model Summarize and Rewrite offer first: the training worker's base model, or Qwen2.5-Coder-1.5B through llama.cpp. */
+  llmLocalModel(): 'trainer' | 'qwen2.5-coder-1.5b' {
+    return oneOf(section().get<unknown>('llm.localModel'), ['trainer', 'qwen2.5-coder-1.5b'], 'trainer');
+  },
+  /** The interpreter with llama-cpp-python's server that runs the local Qwen summarizer; empty: not set up. */
+  llamaServerPython(): string {
+    const value = section().get<unknown>('llm.llamaServerPython');
+    return typeof value === 'string' ? value.trim() : '';
+  },
   llmBaseUrl(): string {
     const value = section().get<unknown>('llm.baseUrl');
     return typeof value === 'string' ? value.trim().replace(/\/+$/u, '') : '';

@@ -3,6 +3,7 @@ import type { LanguageModel } from '../../core/llm/languageModel.js';
 import { openAiCompatibleModel } from '../../core/llm/openaiCompatible.js';
 import { config } from '../config.js';
 import type { InternalizeContext } from '../context.js';
+import { qwenModelChoice } from './qwen.js';
 import { vscodeLanguageModel } from './vscodeLm.js';
 
 /** The SecretStorage key of the OpenAI-compatible endpoint's API key. Never in settings. */
@@ -17,7 +18,9 @@ export interface ModelChoice {
 
 /**
  * The models the user can summarize with, in the order the `internalize.llm.provider` setting
- * prefers. An empty list means only the offline miner is available.
+ * prefers. An empty list means only the offline miner is available. A caller that offers the local
+ * worker's model (`local`: Summarize, Rewrite) also gets the Qwen summarizer beside it, in the order
+ * `internalize.llm.localModel` prefers.
  */
 export async function availableModels(ctx: InternalizeContext, local?: ModelChoice): Promise<ModelChoice[]> {
   const choices: ModelChoice[] = [];
@@ -44,7 +47,11 @@ export async function availableModels(ctx: InternalizeContext, local?: ModelChoi
         openAiCompatibleModel({ baseUrl, model, apiKey: (await ctx.extension.secrets.get(API_KEY_SECRET)) ?? undefined, timeoutMs: config.llmTimeoutMs(), maxRetries: 3 }),
     });
   }
-  if (local !== undefined) choices.push(local);
+  if (local !== undefined) {
+    const qwen = qwenModelChoice(ctx);
+    const locals = qwen === undefined ? [local] : config.llmLocalModel() === 'qwen2.5-coder-1.5b' ? [qwen, local] : [local, qwen];
+    choices.push(...locals);
+  }
   const preferred = config.llmProvider();
   if (preferred === 'auto') return choices;
   return [...choices.filter((c) => c.provider === preferred), ...choices.filter((c) => c.provider !== preferred)];
