@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 `;
 
+const CLI_AFTER_EMPTY_FIX = CLI_BEFORE_EMPTY_FIX.replace(
+  '    width = max(',
+  '    if not totals:\n        print(f"No expenses in {args.month}.")\n        return 0\n    width = max(',
+);
+
 const TEST_CLI = `import json
 from pathlib import Path
 
@@ -155,12 +160,13 @@ function pytest(progress, failures, seconds) {
   return { out, exit: failed > 0 ? 1 : 0 };
 }
 
-const ALL_PASS = (n = 9, s = '0.41') =>
+// Until `export --json` got its test (the Codex run of 2026-11-06), tests/test_cli.py held two tests.
+const ALL_PASS = (cliTests, s) =>
   pytest(
     [
-      ['tests/test_cli.py', '...'],
+      ['tests/test_cli.py', '.'.repeat(cliTests)],
       ['tests/test_importer.py', '..'],
-      ['tests/test_report.py', '.'.repeat(n - 5)],
+      ['tests/test_report.py', '....'],
     ],
     [],
     s,
@@ -261,7 +267,7 @@ const notFound = (program) => ({ out: `bash: line 1: ${program}: command not fou
 const ok = (out) => ({ out, exit: 0 });
 
 const SECRET_SCAN_FAILS = {
-  out: `detect-secrets-hook --baseline .secrets.baseline $(git ls-files)
+  out: `detect-secrets-hook --baseline .secrets.baseline $(git ls-files --cached --others --exclude-standard)
 ERROR: Potential secrets about to be committed to git repo!
 
 Secret Type: Secret Keyword
@@ -275,17 +281,17 @@ Possible mitigations:
 
 If a secret has already been committed, visit
 https://help.github.com/articles/removing-sensitive-data-from-a-repository
-make: *** [Makefile:7: secrets] Error 1`,
+make: *** [Makefile:8: secrets] Error 1`,
   exit: 2,
 };
 
 const CHECK_PASSES = {
-  out: `detect-secrets-hook --baseline .secrets.baseline $(git ls-files)
+  out: `detect-secrets-hook --baseline .secrets.baseline $(git ls-files --cached --others --exclude-standard)
 python -m ruff check .
 All checks passed!
 python -m pytest -q
 .........                                                                [100%]
-${bar('9 passed in 0.44s')}`,
+9 passed in 0.44s`,
   exit: 0,
 };
 
@@ -312,9 +318,9 @@ const RUNS = [
         },
         result: ok(''),
       },
-      { call: { role: 'shell', command: 'python -m pytest', description: 'Run the test suite again' }, result: ALL_PASS(9, '0.40') },
+      { call: { role: 'shell', command: 'python -m pytest', description: 'Run the test suite again' }, result: ALL_PASS(2, '0.40') },
     ],
-    final: 'Fixed: `tally report` now prints "No expenses in 2026-01." for an empty month instead of crashing on `max()` of nothing. All 9 tests pass.',
+    final: 'Fixed: `tally report` now prints "No expenses in 2026-01." for an empty month instead of crashing on `max()` of nothing. All 8 tests pass.',
   },
   {
     name: 'currency-option',
@@ -336,7 +342,7 @@ const RUNS = [
         },
         result: ok(''),
       },
-      { call: { role: 'shell', command: 'python -m pytest', description: 'Run the tests' }, result: pytest([['tests/test_cli.py', '...'], ['tests/test_importer.py', '..'], ['tests/test_report.py', '...F']], [rounding('11.42')], '0.45') },
+      { call: { role: 'shell', command: 'python -m pytest', description: 'Run the tests' }, result: pytest([['tests/test_cli.py', '..'], ['tests/test_importer.py', '..'], ['tests/test_report.py', '...F']], [rounding('11.42')], '0.45') },
       {
         say: 'Off by a cent: the rounding must be going the wrong way. Rounding up should fix it.',
         call: { role: 'edit', path: 'tally/rates.py', old: '    return (in_eur * rates[target]).quantize(Decimal("0.01"))\n', new: '    return (in_eur * rates[target]).quantize(Decimal("0.01"), rounding=ROUND_UP)\n' },
@@ -344,7 +350,7 @@ const RUNS = [
       },
       {
         call: { role: 'shell', command: 'python -m pytest', description: 'Run the tests' },
-        result: pytest([['tests/test_cli.py', '...'], ['tests/test_importer.py', '..'], ['tests/test_report.py', 'F..F']], [{ name: 'test_totals_by_category', id: 'tests/test_report.py::test_totals_by_category', summary: "NameError: name 'ROUND_UP' is not defined", body: "tally/rates.py:11: in convert\n    return (in_eur * rates[target]).quantize(Decimal(\"0.01\"), rounding=ROUND_UP)\nE   NameError: name 'ROUND_UP' is not defined" }, rounding('11.42')], '0.47'),
+        result: pytest([['tests/test_cli.py', '..'], ['tests/test_importer.py', '..'], ['tests/test_report.py', 'F..F']], [{ name: 'test_totals_by_category', id: 'tests/test_report.py::test_totals_by_category', summary: "NameError: name 'ROUND_UP' is not defined", body: "tally/rates.py:11: in convert\n    return (in_eur * rates[target]).quantize(Decimal(\"0.01\"), rounding=ROUND_UP)\nE   NameError: name 'ROUND_UP' is not defined" }, rounding('11.42')], '0.47'),
       },
       {
         say: 'Rounding up breaks other totals. The USD rate is probably slightly off instead; I will adjust it.',
@@ -352,7 +358,7 @@ const RUNS = [
         result: ok(''),
       },
       { call: { role: 'edit', path: 'tally/rates.py', old: 'FIXED = {"EUR": Decimal("1"), "USD": Decimal("1.08"), "GBP": Decimal("0.86")}\n', new: 'FIXED = {"EUR": Decimal("1"), "USD": Decimal("1.079"), "GBP": Decimal("0.86")}\n' }, result: ok('') },
-      { call: { role: 'shell', command: 'python -m pytest', description: 'Run the tests' }, result: pytest([['tests/test_cli.py', '...'], ['tests/test_importer.py', '..'], ['tests/test_report.py', '...F']], [rounding('11.44')], '0.44') },
+      { call: { role: 'shell', command: 'python -m pytest', description: 'Run the tests' }, result: pytest([['tests/test_cli.py', '..'], ['tests/test_importer.py', '..'], ['tests/test_report.py', '...F']], [rounding('11.44')], '0.44') },
     ],
     final: "I added `--currency`, but `test_currency_rounding` still fails: the converted total is a cent off (11.44 instead of 11.43) and changing the rounding mode or the rate didn't settle it. The USD rate in `tally/rates.py` is now 1.079, which you may want to revert.",
   },
@@ -364,7 +370,7 @@ const RUNS = [
     steps: [
       { think: 'Check the lint state before changing anything.', call: { role: 'shell', command: 'ruff check .' }, result: notFound('ruff') },
       { think: 'ruff is not on PATH; see whether it is installed as a module before trying again.', call: { role: 'shell', command: 'command -v ruff || python -m ruff --version' }, result: ok('ruff 0.7.2') },
-      { call: { role: 'read', path: 'tally/cli.py' }, result: ok(CLI_BEFORE_EMPTY_FIX) },
+      { call: { role: 'read', path: 'tally/cli.py' }, result: ok(CLI_AFTER_EMPTY_FIX) },
       {
         call: { role: 'edit', path: 'tally/cli.py', old: '    args = parser.parse_args(argv)\n', new: '    export = commands.add_parser("export", help="every row, as JSON")\n    export.add_argument("csv", type=Path)\n    export.add_argument("--json", action="store_true", required=True)\n    args = parser.parse_args(argv)\n' },
         result: ok(''),
@@ -374,7 +380,7 @@ const RUNS = [
         result: ok(''),
       },
       { call: { role: 'shell', command: 'python -m ruff check .' }, result: ok('All checks passed!') },
-      { call: { role: 'shell', command: 'python -m pytest' }, result: ALL_PASS(9, '0.42') },
+      { call: { role: 'shell', command: 'python -m pytest' }, result: ALL_PASS(3, '0.42') },
     ],
     final: 'Added `tally export CSV --json`, which prints every row as a JSON list, with a test. `ruff` is not on PATH here, so lint ran as `python -m ruff check .` (clean); all 9 tests pass.',
   },
@@ -457,7 +463,7 @@ const RUNS = [
         call: { role: 'edit', path: 'tally/importer.py', old: IMPORTER_OPEN, new: '    # utf-8-sig: spreadsheet exports often start with a byte-order mark.\n    with path.open(encoding="utf-8-sig", newline="") as handle:\n        rows = list(csv.DictReader(handle))' },
         result: ok(''),
       },
-      { call: { role: 'shell', command: 'python -m pytest', description: 'Run the tests again.' }, result: ALL_PASS(9, '0.38') },
+      { call: { role: 'shell', command: 'python -m pytest', description: 'Run the tests again.' }, result: ALL_PASS(3, '0.38') },
     ],
     final: 'Fixed: the importer opens files as utf-8-sig, so a CSV that starts with a byte-order mark reads its "date" column. All 9 tests pass.',
   },
@@ -474,7 +480,7 @@ const RUNS = [
         result: { out: 'tally/report.py:3:8: F401 [*] `os` imported but unused\n  |\n1 | """Monthly totals by category."""\n2 | \n3 | import os\n  |        ^^ F401\n  |\n  = help: Remove unused import: `os`\n\nFound 1 error.\n[*] 1 fixable with the `--fix` option.', exit: 1 },
       },
       { call: { role: 'edit', path: 'tally/report.py', old: 'import os\nfrom collections import defaultdict\n', new: 'from collections import defaultdict\n' }, result: ok('') },
-      { call: { role: 'shell', command: 'python -m ruff check . && python -m pytest', description: 'Lint and test' }, result: { out: `All checks passed!\n${ALL_PASS(9, '0.41').out}`, exit: 0 } },
+      { call: { role: 'shell', command: 'python -m ruff check . && python -m pytest', description: 'Lint and test' }, result: { out: `All checks passed!\n${ALL_PASS(3, '0.41').out}`, exit: 0 } },
     ],
     final: 'The linter reported one unused import (`os` in `tally/report.py`), now removed. `ruff` is only installed as a module here, so it runs as `python -m ruff check .`; lint is clean and all 9 tests pass.',
   },
@@ -502,7 +508,7 @@ const RUNS = [
       { think: 'The failing assertion compares category keys; read the test to see what it builds.', call: { role: 'read', path: 'tests/test_report.py' }, result: ok(TEST_REPORT_HEAD) },
       { call: { role: 'read', path: 'tally/report.py' }, result: ok(REPORT_TITLE) },
       { think: 'The refactor title-cases categories; the test expects them as written in the CSV.', call: { role: 'edit', path: 'tally/report.py', old: '            totals[expense.category.title()] += convert(expense.amount, expense.currency, currency, FIXED)\n', new: '            totals[expense.category] += convert(expense.amount, expense.currency, currency, FIXED)\n' }, result: ok('') },
-      { call: { role: 'shell', command: 'python -m pytest' }, result: ALL_PASS(9, '0.40') },
+      { call: { role: 'shell', command: 'python -m pytest' }, result: ALL_PASS(3, '0.40') },
     ],
     final: 'The refactor title-cased category names in `monthly_totals`, so "rent" became "Rent" and the test\'s keys no longer matched. Categories are kept as written again; all 9 tests pass and the test is unchanged.',
   },
