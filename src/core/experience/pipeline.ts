@@ -59,6 +59,11 @@ export interface ExtractResult {
   /** Ids of the recorded PoolOps, in batch order. */
   readonly opIds: readonly number[];
   readonly dropped: readonly DroppedOp[];
+  /**
+   * The principle check on what the model wrote: texts it proposed (ADD and UPDATE), how many passed
+   * as written, and how many passed after their one rewrite.
+   */
+  readonly check: { readonly texts: number; readonly passed: number; readonly rewritten: number };
   /** Principle-level additions and updates that carry instance details (only when rewriteSpecific is off). */
   readonly flagged: readonly { readonly opId: number; readonly spans: readonly SpecificitySpan[] }[];
   readonly groups: readonly (readonly string[])[];
@@ -202,12 +207,17 @@ export async function extractExperience(options: ExtractOptions): Promise<Extrac
   }
 
   const rejected: DroppedOp[] = [];
+  const texts = candidates.filter((c) => c.raw.op === 'ADD' || c.raw.op === 'UPDATE');
+  const check = { texts: texts.length, passed: texts.filter((c) => 'text' in c.raw && checkPrinciple(c.raw.text).length === 0).length, rewritten: 0 };
   if (granularity === 'principle' && options.rewriteSpecific !== false) {
     const kept: CandidateOp[] = [];
     for (const c of candidates) {
       const checked = await principleOrRewrite(model, c, signal);
       if ('reason' in checked) rejected.push(checked);
-      else kept.push(checked);
+      else {
+        if (checked !== c) check.rewritten++;
+        kept.push(checked);
+      }
     }
     candidates.splice(0, candidates.length, ...kept);
   }
@@ -235,6 +245,7 @@ export async function extractExperience(options: ExtractOptions): Promise<Extrac
     batchId,
     opIds,
     dropped: [...rejected, ...reconciled.dropped],
+    check,
     flagged,
     groups: groups.map((g) => g.map((t) => t.id)),
     summaries,

@@ -80,6 +80,7 @@ test('proposals that fail the principle check go back for one rewrite; what stil
   assert.deepEqual(texts, [GOOD, REWRITTEN_PATH]);
   for (const t of [GOOD, REWRITTEN_PATH]) assert.deepEqual(checkPrinciple(t), []);
   assert.deepEqual(result.flagged, []);
+  assert.deepEqual(result.check, { texts: 4, passed: 1, rewritten: 1 });
   assert.deepEqual(
     result.dropped.map((d) => d.reason),
     [
