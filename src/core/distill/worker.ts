@@ -250,6 +250,11 @@ export class WorkerClient {
     return roundScoreResult.parse(await this.request('score_round', params, onEvent));
   }
 
+  /** The worker's process id, for the log and for tests that end it the hard way. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** The last lines the worker wrote to stderr: what a failed round's record keeps. */
   logTail(): string[] {
     return [...this.stderrTail];

@@ -7,6 +7,7 @@ import { buildDataset, DatasetError, readJsonl, selectTrajectories, splitSession
 import { lexicalTextEmbedder } from '../../../src/core/embedding/lexical.js';
 import { parseInjectionOptions } from '../../../src/core/injection/options.js';
 import { planTrajectory } from '../../../src/core/injection/planner.js';
+import { renderViews } from '../../../src/core/injection/renderer.js';
 import { estimateTokens } from '../../../src/core/llm/languageModel.js';
 import type { Store } from '../../../src/core/store/index.js';
 import { FIXTURE_PRINCIPLES, fixtureStore } from './helpers.js';
@@ -50,8 +51,11 @@ test('real fixtures: one record per assistant step of the successful runs, in th
     const step = plan.steps.find((s) => s.stepIndex === record.meta.stepIndex);
     assert.equal(record.blocks[String(target - 1)], step?.block);
     assert.deepEqual(record.meta.principles, step?.selected.map((p) => p.id));
-    // The target is the recorded action: the same text the renderer gives that step in a later state.
-    assert.ok((record.messages[target]?.content ?? '').length > 0);
+    // The target is the recorded action: the assistant message the renderer gives that step in the next state.
+    const position = trajectory.steps.findIndex((s) => s.index === record.meta.stepIndex);
+    const next = trajectory.steps[position + 1]?.index ?? record.meta.stepIndex + 1;
+    const recorded = renderViews(trajectory, plan, next).student.filter((m) => m.role === 'assistant')[position];
+    assert.equal(record.messages[target].content, recorded?.content);
   }
   // Held-out by session: no session on both sides.
   const trainSessions = new Set(dataset.train.map((r) => r.meta.sessionId));
