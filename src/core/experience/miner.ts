@@ -198,16 +198,23 @@ interface Event {
   readonly secret: boolean;
 }
 
-function observationFailed(o: Step['observations'][number]): boolean {
-  return o.isError || (o.exitCode !== undefined && o.exitCode !== 0);
+/**
+ * A failed observation: flagged as an error or with a non-zero exit code, or a test run whose output
+ * reports failing tests (some agents log a terminal's output with neither flag nor exit code).
+ */
+function observationFailed(o: Step['observations'][number], step: Step): boolean {
+  if (o.isError || (o.exitCode !== undefined && o.exitCode !== 0)) return true;
+  if (o.exitCode === 0) return false;
+  const call = step.toolCalls.find((c) => c.id === o.callId) ?? (step.toolCalls.length === 1 ? step.toolCalls[0] : undefined);
+  return call !== undefined && toolRole(call) === 'test' && classifyError(o.content) === 'failing-test';
 }
 
 function stepFailed(step: Step): boolean {
-  return step.observations.some(observationFailed);
+  return step.observations.some((o) => observationFailed(o, step));
 }
 
 function failure(step: Step): { readonly content: string; readonly exitCode?: number } | undefined {
-  return step.observations.find(observationFailed);
+  return step.observations.find((o) => observationFailed(o, step));
 }
 
 /** One event per call; a failing step's failure is carried by its calls (observations are rarely tied to one call). */
@@ -218,7 +225,7 @@ function eventsOf(t: Trajectory): Event[] {
     const cls = f === undefined ? undefined : classifyError(f.content, f.exitCode);
     for (const c of s.toolCalls) {
       const byCall = s.observations.find((o) => o.callId === c.id);
-      const failed = byCall === undefined ? f !== undefined : observationFailed(byCall);
+      const failed = byCall === undefined ? f !== undefined : observationFailed(byCall, s);
       const role = toolRole(c);
       out.push({ step: s.index, role, failed, cls: failed ? (byCall === undefined ? cls : classifyError(byCall.content, byCall.exitCode)) : undefined, secret: role === 'edit' && JSON.stringify(c.arguments).includes('[REDACTED:') });
     }

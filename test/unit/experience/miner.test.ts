@@ -15,14 +15,17 @@ test('real fixtures: the error→recovery pairs a reader can point out become ge
   //  - claude-code/representative_messages.jsonl: a call fails with "Error: Tool execution failed
   //    with error: Command not found" (step 1) and the agent goes on with a MultiEdit that succeeds.
   //  - cline/.../api_conversation_history.json: `npm test` reports "1 failing" (step 0) and the next
-  //    call, replace_in_file, succeeds.
-  // Each occurs in one trajectory only, so the default support of 2 finds no recovery: the fixtures
-  // hold no recovery that recurs across runs, and the miner must not invent one.
+  //    call, replace_in_file, succeeds; the run ends with all tests passing.
+  //  - copilot-chat (shop-api): `npm test` prints "Tests: 1 failed" with no error flag (step 0), then
+  //    replace_string_in_file, then the tests pass.
+  // Only the last lesson recurs, in two agents under two tool names: at the default support of 2 it
+  // is the one recovery found, and the miner must not invent others.
   const store = openStore(':memory:');
   await importPaths(store, await createRedactor({ secretlint: false }), [fixtures]);
   const all = store.trajectories.list().map((s) => store.trajectories.get(s.id)).filter((t): t is Trajectory => t !== undefined);
   assert.ok(all.length > 10);
-  assert.deepEqual(minePatterns(all).filter((p) => p.kind === 'error-recovery'), []);
+  const recurring = minePatterns(all).filter((p) => p.kind === 'error-recovery');
+  assert.deepEqual(recurring.map((p) => [p.text, p.support, p.agents]), [['When tests fail, fix the code the failure points to, then run the tests again.', 2, ['cline', 'copilot-chat']]]);
   const report = mine(all, { minSupport: 1 });
   const found = report.patterns.filter((p) => p.kind === 'error-recovery');
   const missing = found.find((p) => p.key.startsWith('missing-command'));
@@ -35,9 +38,7 @@ test('real fixtures: the error→recovery pairs a reader can point out become ge
   assert.equal(missing.evidence[0]?.stepIndex, 1);
   const tests = found.find((p) => p.key.startsWith('failing-test'));
   assert.ok(tests);
-  assert.equal(tests.text, 'When tests fail, fix the code the failure points to, then run the tests again.');
-  assert.match(tests.evidence[0]?.trajectoryId ?? '', /^cline:/u);
-  assert.equal(tests.evidence[0]?.stepIndex, 0);
+  assert.deepEqual(tests.evidence.map((e) => `${e.trajectoryId.split(':')[0] ?? ''} step ${String(e.stepIndex)}`).sort(), ['cline step 0', 'copilot-chat step 0']);
   // No text the miner proposes names a tool, a path or a literal of a run.
   assert.ok(report.patterns.length >= 2);
   for (const p of report.patterns) assert.deepEqual(checkPrinciple(p.text), [], p.text);
