@@ -70,15 +70,23 @@ export function rollbackOps(current: readonly Principle[], snapshot: PoolSnapsho
   const accepted = current.filter((p) => p.status === 'accepted');
   const now = new Map(accepted.map((p) => [p.id, p]));
   const then = new Map(snapshot.principles.map((p) => [p.id, p]));
+  // A principle restored by an earlier rollback lives on under a new id with the old text: it counts as
+  // the snapshot's, so rolling back twice proposes nothing the second time.
+  const restored = new Set<string>();
+  const missing = snapshot.principles.filter((old) => !now.has(old.id)).filter((old) => {
+    const twin = accepted.find((p) => !then.has(p.id) && !restored.has(p.id) && sameText(p.text, old.text));
+    if (twin !== undefined) restored.add(twin.id);
+    return twin === undefined;
+  });
   const why = `Roll back to iteration ${String(snapshot.iteration)}`;
   const ops: ProposedOp[] = [];
   for (const p of accepted) {
     const old = then.get(p.id);
-    if (old === undefined) ops.push({ kind: 'DELETE', principleId: p.id, rationale: `${why}: ${p.id} was not in its pool.`, evidence: [] });
-    else if (!sameText(old.text, p.text)) ops.push({ kind: 'UPDATE', principleId: p.id, text: old.text, rationale: `${why}: ${p.id} had this text then.`, evidence: [] });
+    if (old === undefined) {
+      if (!restored.has(p.id)) ops.push({ kind: 'DELETE', principleId: p.id, rationale: `${why}: ${p.id} was not in its pool.`, evidence: [] });
+    } else if (!sameText(old.text, p.text)) ops.push({ kind: 'UPDATE', principleId: p.id, text: old.text, rationale: `${why}: ${p.id} had this text then.`, evidence: [] });
   }
-  for (const old of snapshot.principles) {
-    if (now.has(old.id)) continue;
+  for (const old of missing) {
     ops.push({ kind: 'ADD', text: old.text, when: old.when, scope: old.scope, rationale: `${why}: restores ${old.id}, which has left the pool since.`, evidence: old.evidence });
   }
   return ops;

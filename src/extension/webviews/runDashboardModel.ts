@@ -22,7 +22,9 @@ export type DashboardEvent =
   | { readonly event: 'progress'; readonly phase: string; readonly step: number; readonly total: number; readonly loss?: number; readonly kl?: number; readonly tokens_per_s?: number; readonly eta_s?: number; readonly principle?: string }
   | { readonly event: 'log'; readonly level: string; readonly message: string }
   | { readonly event: 'checkpoint'; readonly path: string }
-  | { readonly event: 'metrics' | 'done' }
+  /** A round service's phase change (dataset, worker, train, score…), in words. */
+  | { readonly event: 'phase'; readonly phase: string; readonly message: string }
+  | { readonly event: 'metrics' | 'done' | 'failed' }
   | { readonly event: 'error'; readonly message: string };
 
 const PHASE_LABELS: Readonly<Record<string, string>> = {
@@ -123,8 +125,15 @@ export class RunTracker {
       case 'error':
         this.line(`ERROR ${e.message}`);
         return;
+      case 'phase':
+        this.line(e.message);
+        this.progress = { phase: e.message.slice(0, 120), step: 0, total: 0, percent: this.progress?.percent ?? 0 };
+        this.progressChanged = true;
+        return;
+      // The result comes through finish(), which knows the iteration record and the reason.
       case 'metrics':
       case 'done':
+      case 'failed':
         return;
     }
   }
