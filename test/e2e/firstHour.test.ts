@@ -133,8 +133,9 @@ describe('The first hour on the demo', { timeout: 1_080_000 }, () => {
     await editor.runCommand('Internalize: Export Principles…');
     await editor.page.locator('.quick-input-list .monaco-list-row', { hasText: 'AGENTS.md' }).first().waitFor({ timeout: 10_000 });
     await editor.page.keyboard.press('Enter');
-    await editor.notification(/Internalize exported 1 principles to AGENTS\.md/u, 20_000);
+    await editor.notification(/Internalize exported 1 principle to AGENTS\.md/u, 20_000);
     const written = readFileSync(join(editor.workspace, 'AGENTS.md'), 'utf8');
+    assert.ok(written.startsWith(readFileSync(join(SAMPLES, 'demo-workspace', 'AGENTS.md'), 'utf8')), 'the project’s own notes are kept as they were');
     assert.ok(written.includes(`- ${accepted} (P`), `AGENTS.md holds the accepted principle:\n${written}`);
     await editor.page.keyboard.press('Control+P');
     await editor.page.locator('.quick-input-widget input').waitFor({ timeout: 10_000 });

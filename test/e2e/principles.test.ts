@@ -68,7 +68,7 @@ describe('Principles in a real editor', { timeout: 240_000 }, () => {
     await editor.runCommand('Internalize: Export Principles…');
     await editor.page.locator('.quick-input-list .monaco-list-row', { hasText: 'AGENTS.md' }).first().waitFor({ timeout: 10_000 });
     await editor.page.keyboard.press('Enter');
-    await editor.notification(/Internalize exported 1 principles to AGENTS\.md/u, 20_000);
+    await editor.notification(/Internalize exported 1 principle to AGENTS\.md/u, 20_000);
     const file = join(editor.workspace, 'AGENTS.md');
     assert.ok(existsSync(file));
     const written = readFileSync(file, 'utf8');

@@ -51,22 +51,36 @@ async function writeTarget(folder: vscode.Uri, target: ExportTarget, body: strin
   return 'written';
 }
 
+/** An empty pool: says why there is nothing to export and offers the step that fills it. */
+async function nothingToExport(ctx: InternalizeContext): Promise<void> {
+  const pending = ctx.getStore().poolOps.list({ status: 'proposed' }).length;
+  const next = pending > 0 ? 'Show Principles' : 'Summarize Trajectories';
+  const answer = await vscode.window.showInformationMessage(
+    pending > 0
+      ? `Internalize: no principle is accepted yet, so there is nothing to export. ${String(pending)} proposed change${pending === 1 ? ' waits' : 's wait'} for your review in the Principles view.`
+      : 'Internalize: no principle is accepted yet, so there is nothing to export. Summarizing your trajectories proposes principles to review and accept.',
+    next,
+  );
+  if (answer === next) await vscode.commands.executeCommand(pending > 0 ? 'internalize.principles.focus' : 'internalize.summarize');
+}
+
 export function registerExportCommand(ctx: InternalizeContext): void {
   ctx.push(
     vscode.commands.registerCommand('internalize.exportPrinciples', async (preset?: unknown) => {
       try {
         const pool = ctx.getStore().principles.list({ status: 'accepted' });
         if (pool.length === 0) {
-          void vscode.window.showInformationMessage('Internalize: the pool has no accepted principles to export yet. Accept proposed changes in the Principles view first.');
+          await nothingToExport(ctx);
           return;
         }
+        const principles = `${String(pool.length)} principle${pool.length === 1 ? '' : 's'}`;
         const items: TargetItem[] = [
           ...EXPORT_TARGETS.map((target) => ({ label: target, description: DESCRIPTIONS[target], picked: target === 'AGENTS.md', target })),
           { label: 'Principle pack (JSON)…', description: 'a file a team commits and reviews; import it with "Import Principle Pack…"' },
         ];
         const picked = Array.isArray(preset)
           ? items.filter((i) => (preset as unknown[]).includes(i.target))
-          : await vscode.window.showQuickPick(items, { title: `Export ${String(pool.length)} Accepted Principles`, canPickMany: true });
+          : await vscode.window.showQuickPick(items, { title: `Export ${pool.length === 1 ? 'the Accepted Principle' : `${String(pool.length)} Accepted Principles`}`, canPickMany: true });
         if (picked === undefined || picked.length === 0) return;
         const written: string[] = [];
         const unchanged: string[] = [];
@@ -98,7 +112,7 @@ export function registerExportCommand(ctx: InternalizeContext): void {
         }
         ctx.log.info(`Export: ${String(pool.length)} principles → written ${written.join(', ') || 'nothing'}; unchanged ${unchanged.join(', ') || 'nothing'}`);
         if (written.length === 0 && unchanged.length === 0) return;
-        const message = `Internalize exported ${String(pool.length)} principles${written.length > 0 ? ` to ${written.join(', ')}` : ''}${unchanged.length > 0 ? `${written.length > 0 ? ';' : ':'} ${unchanged.join(', ')} already up to date` : ''}.`;
+        const message = `Internalize exported ${principles}${written.length > 0 ? ` to ${written.join(', ')}` : ''}${unchanged.length > 0 ? `${written.length > 0 ? ';' : ':'} ${unchanged.join(', ')} already up to date` : ''}.`;
         const first = written[0] ?? unchanged[0];
         const open = await vscode.window.showInformationMessage(message, `Open ${first ?? ''}`);
         const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
