@@ -1,0 +1,244 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { TextEmbedder } from '../../core/embedding/embedder.js';
+import { createEmbedder } from '../../core/embedding/resolve.js';
+import { DatasetError } from '../../core/distill/dataset.js';
+import {
+  estimateRound,
+  exportIterationDataset,
+  parseRoundConfig,
+  resumeRound,
+  runRound,
+  RoundConfigError,
+  type RoundConfig,
+  type RoundEnvironment,
+  type RoundEvent,
+} from '../../core/distill/round.js';
+import { RoundBusyError } from '../../core/distill/roundLock.js';
+import { openStore, type IterationRecord, type Store } from '../../core/store/index.js';
+import { parseArgs, UsageError, type ParsedArgs } from '../args.js';
+import { databasePath, type CliIo, type Command } from '../context.js';
+
+const USAGE =
+  'internalize distill [--iterations N] [--model NAME|DIR] [--regime off-policy|on-policy|sft] [--injection stepwise|cumulative|global] [--k N] [--lora-rank N] [--epochs N] [--device auto|cpu|cuda] [--outcome success|failure|unknown|any] [--source NAME] [--workspace DIR] [--since DATE] [--until DATE] [--context-tokens N] [--auto-accept] [--dry-run] [--export-dataset FILE [--iteration N]] [--resume N] [--runs DIR] [--python PATH] [--models-dir DIR] [--db PATH]';
+
+const SUMMARY = `Distill your accepted principles into a local model on your own trajectories, iteration after iteration: each iteration freezes the pool, builds the dataset (step-wise teacher views of your successful runs), trains from the previous student, scores every principle on held-out sessions by divergence, and lets the collapse guard decide.
+  --dry-run estimates records, tokens and time without training. --export-dataset FILE writes the dataset of the last iteration run (or of --iteration N, without running) as JSONL in the trainer's record format.
+  --auto-accept applies the pool operations the offline miner finds in trajectories captured since the previous iteration (without it they wait for review).
+  Defaults: the built-in SmolLM2-135M-Instruct, off-policy, step-wise ephemeral injection, k 5, LoRA rank 8, 2 epochs, successful trajectories. The worker's Python is --python, else INTERNALIZE_PYTHON, else ./.venv/bin/python, else python3.`;
+
+/** How the command gets its embedder; tests pass their own. */
+export type EmbedderResolver = (io: CliIo) => Promise<TextEmbedder>;
+
+const VALUES = ['db', 'iterations', 'model', 'regime', 'injection', 'k', 'lora-rank', 'epochs', 'device', 'outcome', 'source', 'workspace', 'since', 'until', 'context-tokens', 'export-dataset', 'iteration', 'resume', 'runs', 'python', 'models-dir'];
+const FLAGS = ['dry-run', 'auto-accept'];
+
+function whole(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
+  const raw = args.options.get(name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/u.test(raw) || Number(raw) < min || Number(raw) > max) throw new UsageError(`--${name} must be a whole number from ${String(min)} to ${String(max)}, not "${raw}".`);
+  return Number(raw);
+}
+
+/** The round's configuration from the command line, validated by the same parser the editor's settings go through. */
+export function configFrom(args: ParsedArgs, cwd: string): RoundConfig {
+  const raw: Record<string, unknown> = {};
+  const model = args.options.get('model');
+  // A path the user typed is relative to where they typed it; a built-in name stays a name.
+  if (model !== undefined) raw.model = model.includes('/') || model.includes('\\') || model.startsWith('.') ? resolve(cwd, model) : model;
+  const regime = args.options.get('regime');
+  if (regime !== undefined) raw.regime = regime;
+  const injection: Record<string, unknown> = {};
+  const mode = args.options.get('injection');
+  if (mode !== undefined) {
+    if (mode === 'stepwise' || mode === 'ephemeral') Object.assign(injection, { mode: 'stepwise', persistence: 'ephemeral' });
+    else if (mode === 'cumulative') Object.assign(injection, { mode: 'stepwise', persistence: 'cumulative' });
+    else if (mode === 'global') injection.mode = 'global';
+    else throw new UsageError(`--injection must be stepwise, cumulative or global, not "${mode}".`);
+  }
+  const k = whole(args, 'k', 1, 8);
+  if (k !== undefined) injection.k = k;
+  raw.injection = injection;
+  const rank = whole(args, 'lora-rank', 1, 256);
+  if (rank !== undefined) raw.loraRank = rank;
+  const epochs = whole(args, 'epochs', 1, 50);
+  if (epochs !== undefined) raw.epochs = epochs;
+  const context = whole(args, 'context-tokens', 128, 131_072);
+  if (context !== undefined) raw.contextTokens = context;
+  const device = args.options.get('device');
+  if (device !== undefined) raw.device = device;
+  const selection: Record<string, unknown> = {};
+  for (const key of ['outcome', 'source', 'workspace', 'since', 'until']) {
+    const value = args.options.get(key);
+    if (value !== undefined) selection[key] = key === 'workspace' ? resolve(cwd, value) : value;
+  }
+  raw.selection = selection;
+  try {
+    return parseRoundConfig(raw, 'options');
+  } catch (error) {
+    if (error instanceof RoundConfigError) throw new UsageError(error.message.replace(/\bloraRank\b/u, '--lora-rank').replace(/\bselection\.(\w+)/gu, '--$1'));
+    throw error;
+  }
+}
+
+function pythonFor(args: ParsedArgs, io: CliIo): string {
+  const given = args.options.get('python') ?? io.env.INTERNALIZE_PYTHON;
+  if (given !== undefined && given !== '') return resolve(io.cwd, given);
+  const venv = join(io.cwd, '.venv', 'bin', 'python');
+  return existsSync(venv) ? venv : 'python3';
+}
+
+const fixed = (x: unknown, digits = 3): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '–');
+
+/** The per-iteration table and each iteration's principle scores, as plain text. */
+export function iterationTable(store: Store, records: readonly IterationRecord[]): string {
+  const lines = ['Iteration  Status     Train/held-out  Final loss  Mean score  Internalized  Action NLL base→student  Retention ×'];
+  for (const r of records) {
+    const m = r.metrics ?? {};
+    const data = m.dataset as { train?: number; heldout?: number } | undefined;
+    const nll = m.action_nll as { base?: number; student?: number } | undefined;
+    const train = m.train as { final_loss?: number } | undefined;
+    const cells = [
+      String(r.number).padEnd(9),
+      r.status.padEnd(10),
+      (data === undefined ? '–' : `${String(data.train)}/${String(data.heldout)}`).padEnd(15),
+      fixed(train?.final_loss, 4).padEnd(11),
+      fixed(m.mean_score, 2).padEnd(11),
+      (typeof m.principles_internalized === 'number' ? `${String(m.principles_internalized)}/${String(m.principles_scored)}` : '–').padEnd(13),
+      (nll === undefined ? '–' : `${fixed(nll.base)} → ${fixed(nll.student)}`).padEnd(24),
+      fixed(m.retention_ratio),
+    ];
+    lines.push(cells.join(' '));
+  }
+  for (const r of records) {
+    const scores = store.scores.forIteration(r.number);
+    if (r.status !== 'done' && r.status !== 'collapsed') {
+      lines.push('', `Iteration ${String(r.number)} ${r.status}: ${typeof r.verdict?.error === 'string' ? r.verdict.error : 'no reason was recorded'}`);
+      const checkpoint = r.verdict?.checkpoint;
+      if (typeof checkpoint === 'string') lines.push(`  Its checkpoint is kept (${checkpoint}); continue with \`internalize distill --resume ${String(r.number)}\`.`);
+      continue;
+    }
+    if (r.status === 'collapsed') lines.push('', `Iteration ${String(r.number)} collapsed, the loop stops: ${((r.verdict?.reasons as string[] | undefined) ?? []).join('; ')}.`);
+    lines.push('', `Iteration ${String(r.number)}: divergence score per principle (1 − KL(teacher‖student)/KL(teacher‖base) on held-out states where the selector picked it)`);
+    if (scores.length === 0) lines.push('  (no held-out state picked any principle)');
+    for (const s of scores) {
+      const states = typeof s.detail.states === 'number' ? s.detail.states : 0;
+      lines.push(`  ${s.principleId.padEnd(6)} ${fixed(s.score, 2).padStart(6)}  ${s.internalized ? 'internalized' : '            '}  ${String(states)} states${s.score === undefined && typeof s.detail.reason === 'string' ? `  (${s.detail.reason})` : ''}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Progress for a terminal: each phase once, training every tenth of the way, log lines as they come. */
+function progressPrinter(io: CliIo): (event: RoundEvent) => void {
+  let lastTenth = -1;
+  return (e) => {
+    if (e.event === 'phase') {
+      lastTenth = -1;
+      io.err(`[iteration ${String(e.iteration)}] ${e.message}\n`);
+    } else if (e.event === 'progress' && e.phase === 'train') {
+      const tenth = Math.floor((10 * e.step) / Math.max(e.total, 1));
+      if (tenth === lastTenth) return;
+      lastTenth = tenth;
+      const parts = [`  train ${String(e.step)}/${String(e.total)}`];
+      if (e.loss !== undefined) parts.push(`loss ${e.loss.toFixed(4)}`);
+      if (e.tokens_per_s !== undefined) parts.push(`${String(Math.round(e.tokens_per_s))} tok/s`);
+      if (e.eta_s !== undefined && e.eta_s > 0) parts.push(`ETA ${String(Math.ceil(e.eta_s))} s`);
+      io.err(`${parts.join(' · ')}\n`);
+    } else if (e.event === 'log' && e.level !== 'debug') io.err(`  ${e.message}\n`);
+    else if (e.event === 'failed') io.err(`[iteration ${String(e.iteration)}] ${e.status}: ${e.reason}\n${e.logTail.length > 0 ? `  worker log tail:\n${e.logTail.map((l) => `    ${l}`).join('\n')}\n` : ''}`);
+  };
+}
+
+export function makeDistillCommand(resolveEmbedder: EmbedderResolver): Command {
+  return {
+    name: 'distill',
+    usage: USAGE,
+    summary: SUMMARY,
+    async run(argv, io) {
+      const args = parseArgs(argv, { values: VALUES, flags: FLAGS });
+      if (args.positionals.length > 0) throw new UsageError(`distill takes no positional arguments; got ${args.positionals.join(' ')}.`);
+      const iterations = whole(args, 'iterations', 1, 20) ?? 1;
+      const resume = whole(args, 'resume', 1, 1_000_000);
+      const only = whole(args, 'iteration', 1, 1_000_000);
+      const exportTo = args.options.get('export-dataset');
+      if (only !== undefined && exportTo === undefined) throw new UsageError('--iteration N goes with --export-dataset FILE (which iteration\'s dataset to write).');
+      const config = configFrom(args, io.cwd);
+      const dbPath = databasePath(args.options.get('db'), io);
+      const store = openStore(dbPath);
+      try {
+        if (exportTo !== undefined && only !== undefined) {
+          try {
+            const n = exportIterationDataset(store, only, resolve(io.cwd, exportTo));
+            io.out(`Wrote ${String(n)} records of iteration ${String(only)} to ${resolve(io.cwd, exportTo)}.\n`);
+            return 0;
+          } catch (error) {
+            if (!(error instanceof RoundConfigError || error instanceof DatasetError)) throw error;
+            io.err(`${error.message}\n`);
+            return 1;
+          }
+        }
+        const embedder = await resolveEmbedder(io);
+        const abort = new AbortController();
+        const stop = (): void => {
+          io.err('Stopping: the worker saves a checkpoint at its next step…\n');
+          abort.abort();
+        };
+        process.once('SIGINT', stop);
+        try {
+          const modelsDir = args.options.get('models-dir') ?? io.env.INTERNALIZE_MODELS_DIR;
+          const env: RoundEnvironment = {
+            store,
+            runsDir: resolve(io.cwd, args.options.get('runs') ?? join(dirname(dbPath), 'runs')),
+            python: pythonFor(args, io),
+            ...(modelsDir === undefined || modelsDir === '' ? {} : { modelsDir: resolve(io.cwd, modelsDir) }),
+            embedder,
+            continual: { autoAccept: args.flags.has('auto-accept') },
+            onEvent: progressPrinter(io),
+            signal: abort.signal,
+          };
+          if (args.flags.has('dry-run')) {
+            const estimate = await estimateRound(env, config);
+            const s = estimate.stats;
+            io.out(
+              `Embedder: ${embedder.id}\nA round on ${config.model} (${config.regime}, ${config.injection.mode === 'global' ? 'global' : `step-wise ${config.injection.persistence}`}, k ${String(config.injection.k)}) would train on ${String(s.trainRecords)} states and score on ${String(s.heldoutRecords)} held-out states, from ${String(s.trajectories)} trajectories (${String(s.sessions.train)} training / ${String(s.sessions.heldout)} held-out sessions).\n` +
+                `About ${String(s.trainTokens)} tokens per epoch, ${String(config.epochs)} epochs; ${String(s.truncatedStates)} states cut to ${String(config.contextTokens)} tokens; left out: ${String(s.skipped.noPrinciples)} steps without a selected principle, ${String(s.skipped.noObservation)} without an observation to carry the block, ${String(s.skipped.emptyAction)} with an empty action, ${String(s.skipped.actionTooLong)} with an action too long for the context.\n` +
+                `Estimated time per iteration: about ${String(Math.max(1, Math.round(estimate.seconds / 60)))} min at ${String(Math.round(estimate.tokensPerSecond))} tokens/s (${estimate.basis === 'assumed' ? `assumed for a ~135M model on ${config.device === 'cuda' ? 'a GPU' : 'CPU'}; a finished iteration measures it` : `measured in ${estimate.basis}`}).\n`,
+            );
+            return 0;
+          }
+          const records: IterationRecord[] = [];
+          if (resume !== undefined) records.push(await resumeRound(env, resume));
+          else {
+            for (let i = 0; i < iterations; i++) {
+              const record = await runRound(env, config);
+              records.push(record);
+              if (record.status !== 'done' || abort.signal.aborted) break;
+            }
+          }
+          io.out(iterationTable(store, records));
+          const last = records.at(-1);
+          if (exportTo !== undefined && last?.config.dataset !== undefined) {
+            const n = exportIterationDataset(store, last.number, resolve(io.cwd, exportTo));
+            io.out(`Wrote ${String(n)} records of iteration ${String(last.number)} to ${resolve(io.cwd, exportTo)}.\n`);
+          }
+          if (last?.verdict?.code === 'no-cuda') io.err('Run again with --device cpu (or --device auto) to train on this machine\'s CPU.\n');
+          return records.every((r) => r.status === 'done') ? 0 : 1;
+        } catch (error) {
+          if (error instanceof DatasetError || error instanceof RoundBusyError || error instanceof RoundConfigError) {
+            io.err(`${error.message}\n`);
+            return 1;
+          }
+          throw error;
+        } finally {
+          process.removeListener('SIGINT', stop);
+          await embedder.dispose();
+        }
+      } finally {
+        store.close();
+      }
+    },
+  };
+}
+
+export const distillCommand = makeDistillCommand((io) => createEmbedder({ env: io.env }));
