@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates .cache/llama-venv with llama-cpp-python's OpenAI-compatible server, compiled from PyPI's
-# source (about 5 minutes on 2 cores the first time; the wheel is kept in the user's cache,
+# source (about 8 minutes on 2 cores the first time; the wheel is kept in the user's cache,
 # ${XDG_CACHE_HOME:-~/.cache}/internalize/llama-wheels, so every clone on the machine reuses it and a
 # rebuilt venv takes seconds), and makes sure the built-in SmolLM2-135M-Instruct GGUF is in
 # .cache/models/downloads (fetched and checked by the trainer's own resolve.py, so the model is never
@@ -55,7 +55,7 @@ if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
   for tool in cmake g++; do
     command -v $tool >/dev/null 2>&1 || { echo "setup-llama-server: no $tool on PATH; llama-cpp-python compiles llama.cpp from source: apt-get install cmake g++."; exit 1; }
   done
-  echo "Compiling $PIN into $WHEELS (about 5 minutes on 2 cores, once)"
+  echo "Compiling $PIN into $WHEELS (about 8 minutes on 2 cores, once per machine; every clone reuses the wheel)"
   mkdir -p "$WHEELS"
   CMAKE_ARGS=$CMAKE_ARGS CFLAGS="${CFLAGS:-} $NOAMX" CXXFLAGS="${CXXFLAGS:-} $NOAMX" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
     "$VENV/bin/python" -m pip wheel --disable-pip-version-check -q --no-deps --no-cache-dir -w "$WHEELS" "$PIN" >>"$LOG" 2>&1 \
