@@ -78,7 +78,7 @@ async function rollBack(ctx: InternalizeContext, it: IterationRecord): Promise<v
   const detail = [
     poolLine,
     later.length === 0 ? undefined : `Later iterations (${later.map((l) => String(l.number)).join(', ')}) are marked rolled back; their records and files stay.`,
-    adapter === undefined ? `Iteration ${String(it.number)} has no adapter on disk; the next round starts from the base model.` : `Its adapter becomes the base of the next round: ${adapter}`,
+    adapter === undefined ? `Iteration ${String(it.number)} has no adapter on disk.` : `Its adapter (${adapter}) is again the latest finished iteration's: a round that continues from the previous student starts from it.`,
   ]
     .filter((x): x is string => x !== undefined)
     .join('\n\n');
