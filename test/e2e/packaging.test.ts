@@ -21,6 +21,8 @@ test('the packaged extension holds the bundles, media, the architecture page and
     'dist/embeddingWorker.js',
     'dist/webview/trajectory.js',
     'dist/webview/injection.js',
+    'dist/webview/dashboard.js',
+    'dist/webview/dashboard.css',
     'docs/ARCHITECTURE.md',
     'dist/webview/codicons/codicon.css',
     'dist/webview/codicons/codicon.ttf',
