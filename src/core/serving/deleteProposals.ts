@@ -98,13 +98,13 @@ function evidenceFor(store: Store, id: string, helpful: number, harmful: number,
  */
 export function proposeHarmfulDeletes(store: Store, policy: DeletePolicy = DEFAULT_DELETE_POLICY): DeleteProposal[] {
   checkPolicy(policy);
+  const past = store.db.prepare<[number, number], { id: string; helpful: number; harmful: number }>(
+    "SELECT id, helpful, harmful FROM principles WHERE status = 'accepted' AND harmful >= ? AND harmful - helpful >= ? ORDER BY CAST(substr(id, 2) AS INTEGER), id",
+  );
+  // Usually nothing is past the threshold: that is found by a read, without waiting for the write lock.
+  if (past.get(policy.minHarmful, policy.margin) === undefined) return [];
   return store.transaction(() => {
-    const candidates = store.db
-      .prepare<[number, number], { id: string; helpful: number; harmful: number }>(
-        "SELECT id, helpful, harmful FROM principles WHERE status = 'accepted' AND harmful >= ? AND harmful - helpful >= ? ORDER BY CAST(substr(id, 2) AS INTEGER), id",
-      )
-      .all(policy.minHarmful, policy.margin);
-    if (candidates.length === 0) return [];
+    const candidates = past.all(policy.minHarmful, policy.margin);
     const pending = store.db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM pool_ops WHERE kind = 'DELETE' AND status = 'proposed' AND principle_id = ?");
     const lastRejected = store.db.prepare<[string], { rationale: string }>(
       "SELECT rationale FROM pool_ops WHERE kind = 'DELETE' AND status = 'rejected' AND principle_id = ? ORDER BY id DESC LIMIT 1",
