@@ -22,7 +22,10 @@ export interface MinedPattern {
   readonly key: string;
   /** For error-recovery: the role of the call that followed the error and succeeded, in the first run seen. */
   readonly action?: ToolRole;
-  /** Distinct trajectories the pattern was seen in. */
+  /**
+   * Distinct trajectories that show the pattern: for a habit, the successes that kept it and the
+   * failures that did without it.
+   */
   readonly support: number;
   /** Distinct agents (trajectory sources) among them, sorted. */
   readonly agents: readonly string[];
@@ -196,7 +199,12 @@ interface Event {
   readonly cls?: ErrorClass;
   /** The agent wrote a secret into a file: the capture replaced it in the call's arguments. */
   readonly secret: boolean;
+  /** The call handles a credential: its arguments name one, or carry a redacted secret. */
+  readonly credential: boolean;
 }
+
+/** Words that put a credential in play; a run without one has no chance to leak one. */
+const CREDENTIAL = /\b(?:api[_ -]?keys?|access[_ -]?keys?|tokens?|secrets?|passwords?|credentials?)\b|_KEY\b|\[REDACTED:/iu;
 
 /**
  * A failed observation: flagged as an error or with a non-zero exit code, or a test run whose output
@@ -227,7 +235,15 @@ function eventsOf(t: Trajectory): Event[] {
       const byCall = s.observations.find((o) => o.callId === c.id);
       const failed = byCall === undefined ? f !== undefined : observationFailed(byCall, s);
       const role = toolRole(c);
-      out.push({ step: s.index, role, failed, cls: failed ? (byCall === undefined ? cls : classifyError(byCall.content, byCall.exitCode)) : undefined, secret: role === 'edit' && JSON.stringify(c.arguments).includes('[REDACTED:') });
+      const args = JSON.stringify(c.arguments);
+      out.push({
+        step: s.index,
+        role,
+        failed,
+        cls: failed ? (byCall === undefined ? cls : classifyError(byCall.content, byCall.exitCode)) : undefined,
+        secret: role === 'edit' && args.includes('[REDACTED:'),
+        credential: CREDENTIAL.test(args),
+      });
     }
   }
   return out;
@@ -305,8 +321,8 @@ const HABITS: readonly Habit[] = [
   },
   {
     key: 'secrets-out-of-files',
-    text: 'When a change needs a credential, read it from the environment instead of writing it into a file.',
-    applies: (ev) => stepAt(ev, firstIndex(ev, (e) => e.role === 'edit')),
+    text: 'When a change needs an API key or other secret, read it from an environment variable instead of writing it into a file.',
+    applies: (ev) => (ev.some((e) => e.credential) ? stepAt(ev, firstIndex(ev, (e) => e.role === 'edit')) : undefined),
     holds: (ev) => !ev.some((e) => e.secret),
   },
 ];
@@ -359,7 +375,7 @@ export function mine(trajectories: readonly Trajectory[], options: MineOptions =
   const found = new Buckets();
   const unclassified = new Buckets();
   const habitFailures = new Map<string, { applies: number; holds: number }>();
-  const habitSuccesses = new Map<string, { applies: number }>();
+  const habitSuccesses = new Map<string, { applies: number; holds: number }>();
 
   for (const t of trajectories) {
     const steps = t.steps;
@@ -397,17 +413,13 @@ export function mine(trajectories: readonly Trajectory[], options: MineOptions =
       const at = h.applies(events);
       if (at === undefined) continue;
       const holds = h.holds(events);
-      if (t.outcome.label === 'success') {
-        const s = habitSuccesses.get(h.key) ?? { applies: 0 };
-        s.applies++;
-        habitSuccesses.set(h.key, s);
-        if (holds) found.add('success-habit', h.key, h.text, t, at);
-      } else {
-        const c = habitFailures.get(h.key) ?? { applies: 0, holds: 0 };
-        c.applies++;
-        if (holds) c.holds++;
-        habitFailures.set(h.key, c);
-      }
+      const counts = t.outcome.label === 'success' ? habitSuccesses : habitFailures;
+      const c = counts.get(h.key) ?? { applies: 0, holds: 0 };
+      c.applies++;
+      if (holds) c.holds++;
+      counts.set(h.key, c);
+      // Both kinds of run show the lesson: a success that kept the habit, a failure that did without it.
+      if (holds === (t.outcome.label === 'success')) found.add('success-habit', h.key, h.text, t, at);
     }
   }
 
@@ -418,10 +430,10 @@ export function mine(trajectories: readonly Trajectory[], options: MineOptions =
     if (b.kind === 'success-habit') {
       // A habit counts when successful runs show it clearly more often than failed runs that had the
       // same chance, and at least one such failed run did without it: with no contrast, nothing says it matters.
-      const s = habitSuccesses.get(b.key)?.applies ?? 0;
+      const s = habitSuccesses.get(b.key);
       const f = habitFailures.get(b.key);
-      if (f === undefined || f.holds === f.applies) continue;
-      if (b.trajectories.size / s - f.holds / f.applies < HABIT_CONTRAST) continue;
+      if (s === undefined || s.holds === 0 || f === undefined || f.holds === f.applies) continue;
+      if (s.holds / s.applies - f.holds / f.applies < HABIT_CONTRAST) continue;
     }
     const problems = checkPrinciple(b.text);
     if (problems.length > 0) {

@@ -91,11 +91,11 @@ test('one lesson across three agents, each with its own tool names and error tex
 
 test('a failing loop and the habits that tell successes from failures, in roles, with the support of each', () => {
   const read = (i: number) => step(i, call('Read', { file_path: '/w/src/app.ts' }), 'export const x = 1;');
-  const edit = (i: number, secret = false) => step(i, call('Edit', { file_path: '/w/src/app.ts', old_string: 'a', new_string: secret ? 'const key = "[REDACTED:openai-api-key]"' : 'b' }), 'ok');
+  const edit = (i: number, secret = false) => step(i, call('Edit', { file_path: '/w/src/app.ts', old_string: 'a', new_string: secret ? 'const key = "[REDACTED:openai-api-key]"' : 'const key = process.env.RATES_API_KEY' }), 'ok');
   const test_ = (i: number, fail = false) => step(i, call('Bash', { command: 'npm test' }), fail ? 'Tests: 1 failed, 4 passed' : 'Tests: 5 passed', fail, fail ? 1 : 0);
   const runs = [
     traj('s1', 'claude-code', 'success', [test_(0, true), read(1), edit(2), test_(3)]),
-    traj('s2', 'codex', 'success', [step(0, call('shell', { command: 'pytest -q' }), '1 failed, 3 passed', true, 1), step(1, call('shell', { command: 'sed -n 1,40p tests/test_app.py' }), 'def test_x(): ...', false, 0), step(2, call('apply_patch', { input: '*** Begin Patch' }), 'Done'), step(3, call('shell', { command: 'pytest -q' }), '4 passed', false, 0)]),
+    traj('s2', 'codex', 'success', [step(0, call('shell', { command: 'pytest -q' }), '1 failed, 3 passed', true, 1), step(1, call('shell', { command: 'sed -n 1,40p tests/test_app.py' }), 'def test_x(): ...', false, 0), step(2, call('apply_patch', { input: '*** Begin Patch\n+API_KEY = os.environ["RATES_API_KEY"]' }), 'Done'), step(3, call('shell', { command: 'pytest -q' }), '4 passed', false, 0)]),
     traj('f1', 'cline', 'failure', [test_(0, true), edit(1, true), test_(2, true), test_(3, true), test_(4, true)]),
     traj('f2', 'claude-code', 'failure', [test_(0, true), edit(1, true), test_(2, true), test_(3, true), test_(4, true)]),
   ];
@@ -107,15 +107,18 @@ test('a failing loop and the habits that tell successes from failures, in roles,
   // The successes' recovery after a failing test and their habit before editing are one lesson, one principle.
   const readFirst = report.patterns.filter((p) => p.text === 'When tests fail, read the failing test and its message before editing any code.');
   assert.equal(readFirst.length, 1);
-  assert.deepEqual(readFirst[0]?.agents, ['claude-code', 'codex']);
+  // Shown by the successes that read first and by the failures that edited straight away.
+  assert.deepEqual(readFirst[0]?.agents, ['claude-code', 'cline', 'codex']);
+  assert.equal(readFirst[0].support, 4);
   // The failures also edited right after their failing tests, but a failed run's recovery is no lesson.
   assert.ok(!report.patterns.some((p) => p.text.startsWith('When tests fail, fix the code')));
-  assert.equal(texts.get('read-before-edit')?.support, 2);
-  assert.equal(texts.get('secrets-out-of-files')?.text, 'When a change needs a credential, read it from the environment instead of writing it into a file.');
+  assert.equal(texts.get('read-before-edit')?.support, 4);
+  assert.equal(texts.get('secrets-out-of-files')?.text, 'When a change needs an API key or other secret, read it from an environment variable instead of writing it into a file.');
   assert.equal(texts.get('tests-pass-before-done')?.text, 'When the latest test run still fails, keep fixing or report the failure instead of declaring the task done.');
-  assert.deepEqual(texts.get('tests-pass-before-done')?.evidence, [{ trajectoryId: 's1', stepIndex: 3 }, { trajectoryId: 's2', stepIndex: 3 }]);
+  assert.deepEqual(texts.get('tests-pass-before-done')?.evidence, [{ trajectoryId: 's1', stepIndex: 3 }, { trajectoryId: 's2', stepIndex: 3 }, { trajectoryId: 'f1', stepIndex: 4 }, { trajectoryId: 'f2', stepIndex: 4 }]);
   // Both failures also ran the tests after their last edit: no contrast, no principle.
   assert.equal(texts.get('test-after-edit'), undefined);
+  assert.equal(texts.get('secrets-out-of-files')?.support, 4);
   for (const p of report.patterns) assert.deepEqual(checkPrinciple(p.text), [], p.text);
 
   const store = openStore(':memory:');
