@@ -54,7 +54,7 @@ describe('the demo sample runs', () => {
     const { trajectories } = await importSamples(t);
     const { patterns } = mine(trajectories, { minSupport: 2 });
     assert.ok(patterns.length >= 3, `the runs share at least three lessons; the miner found ${String(patterns.length)}`);
-    const agents = (evidence: readonly { trajectoryId: string }[]): Set<string> => new Set(evidence.map((e) => e.trajectoryId.split(':')[0]));
+    const agents = (evidence: readonly { trajectoryId: string }[]): Set<string> => new Set(evidence.map((e) => e.trajectoryId.slice(0, e.trajectoryId.indexOf(':'))));
     assert.ok(patterns.some((p) => agents(p.evidence).size >= 2), 'some lesson is seen in runs of two agents or more');
     for (const p of patterns) assert.deepEqual(checkSpecificity(p.text), [], `"${p.text}" carries instance details`);
   });
