@@ -100,7 +100,14 @@ function runMiner(name: string, scope: string, trajectories: readonly Trajectory
   };
 }
 
-async function runModel(name: string, model: LanguageModel, trajectories: readonly Trajectory[]): Promise<Extraction> {
+/**
+ * Summaries and critiques carry no token budget of their own (a capable model stops by itself); a
+ * small model may ramble to its context's end, so the bench gives them this many tokens (--max-tokens).
+ */
+const PROSE_MAX_TOKENS = Number.parseInt(arg('--max-tokens') ?? '256', 10);
+
+async function runModel(name: string, base: LanguageModel, trajectories: readonly Trajectory[]): Promise<Extraction> {
+  const model: LanguageModel = { ...base, chat: (request) => base.chat({ ...request, maxTokens: request.maxTokens ?? PROSE_MAX_TOKENS }) };
   const store = openStore(':memory:');
   const scope = `${String(trajectories.length)} demo runs`;
   const t0 = performance.now();
