@@ -327,7 +327,7 @@ export function registerPrincipleCommands(ctx: InternalizeContext, local?: () =>
           return suggestGeneralRewrite(model, p.text, abort.signal);
         });
         if (suggestion === undefined) {
-          void vscode.window.showInformationMessage(`${p.id} carries no instance details; nothing to rewrite.`);
+          void vscode.window.showInformationMessage(`${p.id} is already one general sentence within the word limit; nothing to rewrite.`);
           return;
         }
         const text = await editText(`Rewrite ${p.id} (suggested by ${model.model}; edit before saving)`, suggestion.text);
