@@ -141,9 +141,17 @@ def goal(iterations: list[dict], last: int) -> dict:
     return {"holds": not reasons, "complete": complete, "reasons": reasons}
 
 
+def _order(run: dict) -> tuple:
+    """Today's behaviour (previous teacher, no replay) first, then one mechanism at a time."""
+    config = run["result"].get("config") or {}
+    suite = config.get("suite") or {}
+    return (config.get("teacher") != "previous", bool(config.get("replay_kept")), (suite.get("distill") or {}).get("regime") != "off-policy",
+            config.get("injection") != "stepwise", len(config.get("schedule") or []) < 3, run["meta"]["name"])
+
+
 def table(results: Path) -> str:
     files = sorted(results.glob(f"{PREFIX}*.json"))
-    runs = [json.loads(f.read_text()) | {"file": f.name} for f in files]
+    runs = sorted((json.loads(f.read_text()) | {"file": f.name} for f in files), key=_order)
     ids: list[str] = []
     for r in runs:
         for ids_of in ((r["result"].get("config") or {}).get("schedule") or []):
