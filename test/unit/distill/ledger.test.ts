@@ -17,3 +17,9 @@ test('missing or malformed metrics are left out rather than shown as NaN', () =>
   assert.equal(summarizeIteration({ accuracy_without_principles: 'high', probe_nll: Number.NaN }), '');
   assert.equal(summarizeIteration({ accuracy_without_principles: 0.5 }), 'accuracy without principles ? → 0.50');
 });
+
+test('a round on your data reads as principles internalized by divergence, held-out action NLL and retention', () => {
+  const text = summarizeIteration({ kind: 'own-data', principles_scored: 4, principles_internalized: 1, mean_score: 0.31, action_nll: { base: 2.5, student: 2.25 }, retention_ratio: 1.012 });
+  assert.equal(text, '1 of 4 scored principles internalized (mean divergence score 0.31); held-out action NLL without principles 2.500 → 2.250; retention: general NLL ×1.012');
+  assert.equal(summarizeIteration({ kind: 'own-data', principles_scored: 0, principles_internalized: 0, mean_score: null }), '0 of 0 scored principles internalized');
+});
