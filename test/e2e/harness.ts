@@ -121,7 +121,8 @@ export class Editor {
         args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       });
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-      await page.goto(`http://127.0.0.1:${String(port)}/?folder=${encodeURIComponent(workspace)}`);
+      // The workbench's first load takes well over Playwright's default 30 s on a machine busy with training runs.
+      await page.goto(`http://127.0.0.1:${String(port)}/?folder=${encodeURIComponent(workspace)}`, { timeout: 120_000 });
       await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
       return new Editor(root, workspace, userData, port, server, browser, page, serverLog);
     } catch (error) {
