@@ -37,7 +37,7 @@ test('one round per database: a live holder is named, a dead holder’s lock is 
   writeFileSync(path, JSON.stringify({ pid: 2 ** 22 + 12_345, iteration: 7, startedAt: '' }));
   const taken = acquireRoundLock(path, 8);
   assert.equal(taken.staleIteration, 7);
-  assert.equal(JSON.parse(readFileSync(path, 'utf8')).iteration, 8);
+  assert.equal((JSON.parse(readFileSync(path, 'utf8')) as { iteration: number }).iteration, 8);
   taken.release();
 });
 
