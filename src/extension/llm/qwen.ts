@@ -79,9 +79,17 @@ function runTrainer(args: readonly string[], onLine?: (line: string) => void, si
 }
 
 async function describe(dir: string): Promise<Info> {
-  const out = await runTrainer(['info', KEY, '--models-dir', dir]);
-  const parsed = Info.safeParse(JSON.parse(lastLine(out)));
-  if (!parsed.success) throw new Error(`the trainer's answer about ${QWEN_LABEL} did not parse (${parsed.error.issues[0]?.message ?? 'unknown field'}); is the trainer package up to date?`);
+  const out = lastLine(await runTrainer(['info', KEY, '--models-dir', dir]));
+  let parsed: ReturnType<typeof Info.safeParse> | undefined;
+  try {
+    parsed = Info.safeParse(JSON.parse(out));
+  } catch {
+    // not JSON: reported below with what was said
+  }
+  if (parsed?.success !== true) {
+    const why = parsed === undefined ? `not JSON: ${out.slice(0, 200)}` : `${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''}`;
+    throw new Error(`the trainer's answer about ${QWEN_LABEL} did not parse (${why}); is the trainer package in ${trainerPython()} up to date?`);
+  }
   return parsed.data;
 }
 
@@ -117,7 +125,12 @@ async function ensureFile(ctx: InternalizeContext): Promise<string> {
       await runTrainer(
         ['fetch', KEY, '--models-dir', dir, '--yes', '--json'],
         (line) => {
-          const event = FetchEvent.safeParse(JSON.parse(line));
+          let event: ReturnType<typeof FetchEvent.safeParse>;
+          try {
+            event = FetchEvent.safeParse(JSON.parse(line));
+          } catch {
+            return; // pip's own output, not an event
+          }
           if (!event.success) return;
           if (event.data.event === 'progress') progress.report({ message: `part ${String(event.data.part)} of ${String(event.data.parts)}`, increment: 100 / event.data.parts });
           else if (event.data.event === 'error') failure = event.data.message;
