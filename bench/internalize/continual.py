@@ -172,7 +172,8 @@ def table(results: Path) -> str:
              "successes trained again (targets from this iteration's teacher)."),
              "",
              (f"**Goal** (issue #16): after the last iteration every principle keeps ≥ {KEEP:.0%} of its own-iteration capped "
-             f"score, the capped mean never falls, retention ≤ ×{MAX_RETENTION}. The goal column reads the iterations so far."),
+             f"score, the capped mean never falls, retention ≤ ×{MAX_RETENTION}. The goal column reads the iterations so far. "
+              "The reading of these numbers: `bench/internalize/README.md`."),
              "",
              "| configuration | it. | new | " + " | ".join(ids) + " | capped mean | retention ×base | guard | goal so far |",
              "|---" * (len(ids) + 7) + "|"]
