@@ -1,7 +1,8 @@
 /**
  * Serving: the few accepted principles that fit a running agent's decision state, chosen by the
  * injection room's selector (cosine top-k with MMR, the score floor, scope and internalized filters)
- * against the warm pool, with each principle's track record (helpful / harmful reports) breaking
+ * against the warm pool, the state embedded segment by segment so a call within a session embeds
+ * only its newest step (stateVector.ts), with each principle's track record (helpful / harmful reports) breaking
  * near ties. Every call is logged, its state redacted first, so feedback and a later capture of the
  * agent's session can be tied back to what was served.
  */
