@@ -50,35 +50,69 @@ bash scripts/install-editor.sh >/dev/null || die "installing code-server failed 
 
 # ---- checks and suites (all run; failures are tallied) ----
 failed_steps=()
+sections=()
 run() {
   local name=$1; shift
   step "$name"
+  local t0=$SECONDS
   if "$@" 2>&1 | tee "$LOGDIR/$name.log"; then :; else failed_steps+=("$name"); fi
+  sections+=("$name:$((SECONDS - t0))")
 }
 
-run lint npm run --silent lint
-run typecheck npm run --silent typecheck
+# tsc prints nothing when all is well: list the files it checked and say how many.
+typecheck() {
+  local out=$LOGDIR/tsc.out t0=$SECONDS rc
+  npx tsc --noEmit -p . --listFiles >"$out" 2>&1; rc=$?
+  grep -v '^/' "$out"  # the diagnostics; the file list is absolute paths
+  local project deps errors
+  project=$(grep "^$ROOT/" "$out" | grep -vc '/node_modules/')
+  deps=$(grep -c '^/' "$out")
+  errors=$(grep -c 'error TS' "$out")
+  echo "tsc: $project project files (and $((deps - project)) declaration files of dependencies), $errors errors ($((SECONDS - t0)) s)"
+  return $rc
+}
+
+run lint node scripts/lint.mjs
+run typecheck typecheck
 run unit node scripts/run-tests.mjs unit
 if [ $HAS_TRAINER -eq 1 ]; then run trainer bash scripts/test-python.sh; fi
 if [ -d test/contract ]; then run contract node scripts/run-tests.mjs contract; fi
 run package npm run --silent package
 run e2e node scripts/run-tests.mjs e2e
-step "desktop integration (test-electron)"
-node scripts/test-electron.mjs 2>&1 | tee "$LOGDIR/electron.log" || failed_steps+=("test-electron")
+run test-electron node scripts/test-electron.mjs
 
-# ---- tally: node's runner prints "# pass N", pytest "N passed" ----
+# ---- tally: node's runner prints "# pass N", pytest "N passed", eslint and tsc their own line ----
 passed=0; failures=0; skipped=0
-for log in "$LOGDIR"/*.log; do
-  p=$(grep -Eo '^# pass [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
-  f=$(grep -Eo '^# fail [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
-  s=$(grep -Eo '^# skipped [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
-  pp=$(grep -Eo '[0-9]+ passed' "$log" | tail -1 | awk '{print $1+0}')
-  pf=$(grep -Eo '[0-9]+ failed' "$log" | grep -v '^0' | tail -1 | awk '{print $1+0}')
-  ps=$(grep -Eo '[0-9]+ skipped' "$log" | tail -1 | awk '{print $1+0}')
-  case "$log" in
-    */trainer.log) passed=$((passed + ${pp:-0})); failures=$((failures + ${pf:-0})); skipped=$((skipped + ${ps:-0})) ;;
-    *) passed=$((passed + p)); failures=$((failures + f)); skipped=$((skipped + s)) ;;
+echo
+printf '\033[1m%-14s %-6s %8s %8s %8s %8s\033[0m\n' section result passed failed skipped time
+for entry in "${sections[@]}"; do
+  name=${entry%%:*}; secs=${entry##*:}; log="$LOGDIR/$name.log"
+  case "$name" in
+    trainer)
+      p=$(grep -Eo '[0-9]+ passed' "$log" | tail -1 | awk '{print $1+0}')
+      f=$(grep -Eo '[0-9]+ failed' "$log" | tail -1 | awk '{print $1+0}')
+      s=$(grep -Eo '[0-9]+ skipped' "$log" | tail -1 | awk '{print $1+0}') ;;
+    *)
+      p=$(grep -Eo '^# pass [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
+      f=$(grep -Eo '^# fail [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
+      s=$(grep -Eo '^# skipped [0-9]+' "$log" | awk '{s+=$3} END {print s+0}') ;;
   esac
+  p=${p:-0}; f=${f:-0}; s=${s:-0}
+  passed=$((passed + p)); failures=$((failures + f)); skipped=$((skipped + s))
+  result=ok
+  for failed in "${failed_steps[@]}"; do [ "$failed" = "$name" ] && result=FAILED; done
+  # lint, typecheck and package run no tests: their line in the log says what they did.
+  case "$name" in
+    lint) what=$(grep -E '^eslint: ' "$log" | tail -1 | sed 's/ ([0-9]* s)$//') ;;
+    typecheck) what=$(grep -E '^tsc: ' "$log" | tail -1 | sed 's/ ([0-9]* s)$//') ;;
+    package) what=$(grep -Eo 'Packaged: .*' "$log" | tail -1) ;;
+    *) what= ;;
+  esac
+  if [ -n "$what" ]; then
+    printf '%-14s %-6s %s (%s s)\n' "$name" "$result" "$what" "$secs"
+  else
+    printf '%-14s %-6s %8s %8s %8s %6s s\n' "$name" "$result" "$p" "$f" "$s" "$secs"
+  fi
 done
 echo
 if [ ${#failed_steps[@]} -gt 0 ]; then
