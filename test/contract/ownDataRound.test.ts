@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeDistillCommand } from '../../src/cli/commands/distill.js';
 import { readJsonl } from '../../src/core/distill/dataset.js';
 import { parseRoundConfig, resumeRound, runRound, runRounds, type RoundEnvironment, type RoundEvent } from '../../src/core/distill/round.js';
 import { RoundBusyError } from '../../src/core/distill/roundLock.js';
@@ -44,7 +45,7 @@ async function setup(t: { after: (fn: () => void) => void }): Promise<{ env: Rou
   return { dir, env: { store, runsDir: join(dir, 'runs'), python: PYTHON, embedder: lexicalTextEmbedder(), continual: { autoAccept: true }, events, onEvent: (e) => events.push(e) } };
 }
 
-test('two iterations on the fixtures: datasets, the second starts from the first student, scores per principle, one writer', { timeout: 300_000, skip: existsSync(TOY) ? false : `no toy model at ${TOY}; run test/contract/worker.test.ts first` }, async (t) => {
+test('two iterations on the fixtures: datasets, the second starts from the first student, scores per principle, one writer', { timeout: 600_000, skip: existsSync(TOY) ? false : `no toy model at ${TOY}; run test/contract/worker.test.ts first` }, async (t) => {
   const { env } = await setup(t);
   const { store } = env;
   const first = runRounds(env, CONFIG, 2);
@@ -83,7 +84,7 @@ test('two iterations on the fixtures: datasets, the second starts from the first
   assert.equal(existsSync(`${store.path}.round.lock`), false, 'the lock is released');
 });
 
-test('a worker killed mid-round marks the iteration failed with the reason and the log tail; resume finishes it', { timeout: 300_000, skip: existsSync(TOY) ? false : `no toy model at ${TOY}` }, async (t) => {
+test('a worker killed mid-round marks the iteration failed with the reason and the log tail; resume finishes it', { timeout: 600_000, skip: existsSync(TOY) ? false : `no toy model at ${TOY}` }, async (t) => {
   const { env } = await setup(t);
   const { store } = env;
   let worker: WorkerClient | undefined;
@@ -115,4 +116,35 @@ test('a worker killed mid-round marks the iteration failed with the reason and t
   assert.ok(store.scores.forIteration(1).length > 0);
   assert.deepEqual(store.runs.list().map((r) => r.status), ['failed', 'done']);
   await assert.rejects(resumeRound(env, 1), /Iteration 1 is done; only a failed or stopped round can be resumed/u);
+});
+
+test('the CLI end to end on a temp store: one iteration with the table and the exported dataset; CUDA on a machine without it is refused clearly', { timeout: 600_000, skip: existsSync(TOY) ? false : `no toy model at ${TOY}` }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'internalize-cli-round-'));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  (await fixtureStore(join(dir, 'internalize.db'))).close();
+  const command = makeDistillCommand(() => Promise.resolve(lexicalTextEmbedder()));
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (s: string) => out.push(s), err: (s: string) => err.push(s), env: { HOME: dir }, cwd: dir };
+  const common = ['--db', 'internalize.db', '--python', PYTHON, '--model', TOY, '--epochs', '1', '--lora-rank', '4', '--context-tokens', '160', '--k', '3'];
+  const code = await command.run([...common, '--iterations', '1', '--device', 'cpu', '--export-dataset', 'dataset.jsonl'], io);
+  assert.equal(code, 0, err.join(''));
+  const text = out.join('');
+  assert.match(text, /^Iteration {2}Status/mu);
+  assert.match(text, /^1 {9}done/mu);
+  assert.match(text, /Iteration 1: divergence score per principle/u);
+  assert.match(err.join(''), /\[iteration 1\] training \(off-policy\)/u);
+  const exported = readJsonl(join(dir, 'dataset.jsonl'));
+  assert.ok(exported.some((r) => r.meta.split === 'train') && exported.some((r) => r.meta.split === 'heldout'));
+  assert.match(text, new RegExp(`Wrote ${String(exported.length)} records of iteration 1`, 'u'));
+
+  const cudaOut: string[] = [];
+  const cudaErr: string[] = [];
+  const cuda = await command.run([...common, '--device', 'cuda'], { ...io, out: (s) => cudaOut.push(s), err: (s) => cudaErr.push(s) });
+  if (cudaOut.join('').includes('2          done')) return; // a machine with CUDA trains; nothing to refuse
+  assert.equal(cuda, 1);
+  assert.match(cudaOut.join(''), /CUDA was chosen, but the worker's torch .* sees no CUDA device on this machine\. Choose the device "cpu"/u);
+  assert.match(cudaErr.join(''), /Run again with --device cpu/u);
 });

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { DatasetError } from '../../core/distill/dataset.js';
 import { summarizeIteration } from '../../core/distill/ledger.js';
-import { BUILTIN_MODEL, DEFAULT_ROUND_CONFIG, estimateRound, lockPath, parseRoundConfig, RoundConfigError, runRound, type RoundConfig, type RoundEnvironment } from '../../core/distill/round.js';
+import { BUILTIN_MODEL, DEFAULT_ROUND_CONFIG, estimateRound, lockPath, parseRoundConfig, resumeRound, RoundConfigError, runRound, type RoundConfig, type RoundEnvironment } from '../../core/distill/round.js';
 import { acquireRoundLock, RoundBusyError } from '../../core/distill/roundLock.js';
 import { adoptSuitePrinciples, recordSuiteScores, suiteReport } from '../../core/distill/suite.js';
 import { WorkerClient, type WorkerEvent } from '../../core/distill/worker.js';
@@ -125,6 +125,13 @@ function suiteJob(ctx: InternalizeContext, store: Store, number: number, resumeF
       };
     },
   };
+}
+
+/** The iteration an `internalize.startRound` argument `{ resumeOwnData: N }` asks to resume, if it is one. */
+export function ownDataResumePreset(preset: unknown): number | undefined {
+  if (typeof preset !== 'object' || preset === null || !('resumeOwnData' in preset)) return undefined;
+  const n = preset.resumeOwnData;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 /** globalState keys of the last choices of a round on your data (validated again when read). */
@@ -275,96 +282,127 @@ async function ownDataRounds(ctx: InternalizeContext, setRunning: (r: Running | 
 
   for (let i = 0; i < iterations; i++) {
     const number = (store.iterations.latest()?.number ?? 0) + 1;
-    const watch = runDashboard(ctx).begin({ iteration: number, title: 'your principles', phases: ['train', 'evaluate'] });
-    const abort = new AbortController();
-    const current: Running = {
-      iteration: number,
-      cancelled: false,
-      // The round service turns the abort into the worker's cancel: it stops at its next step and keeps a checkpoint.
-      stop: () => {
-        abort.abort();
-        return Promise.resolve();
-      },
-      kill: () => {
-        abort.abort();
-      },
-    };
-    setRunning(current);
-    status.text = `$(beaker~spin) Internalize: iteration ${String(number)}`;
-    status.tooltip = 'Distillation round running (click to stop)';
-    status.show();
-    try {
-      const record = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Internalize: iteration ${String(number)} (your principles, ${String(i + 1)} of ${String(iterations)})`, cancellable: true },
-        (progress, token) => {
-          token.onCancellationRequested(() => void vscode.commands.executeCommand('internalize.stopRound'));
-          let reported = 0;
-          return runRound(
-            {
-              ...env,
-              signal: abort.signal,
-              onDiagnostic: (line) => {
-                ctx.log.debug(`[worker] ${line}`);
-                watch.diagnostic(line);
-              },
-              onEvent: (event) => {
-                watch.event(event);
-                if (event.event === 'phase') {
-                  ctx.log.info(`Iteration ${String(number)}: ${event.message}`);
-                  progress.report({ message: event.message });
-                  // The record changes state at these points: the Iterations view follows.
-                  if (event.phase === 'dataset' || event.phase === 'save') ctx.notify('iterations');
-                } else if (event.event === 'log') ctx.log.info(`Iteration ${String(number)}: ${event.message}`);
-                else if (event.event === 'progress' && event.phase === 'train') {
-                  const pct = Math.round((100 * event.step) / Math.max(event.total, 1));
-                  progress.report({ increment: Math.max(0, pct - reported), message: progressMessage({ ...event, id: 0 }) });
-                  reported = Math.max(reported, pct);
-                  status.text = `$(beaker~spin) Internalize: iteration ${String(number)} ${String(reported)}%`;
-                }
-              },
+    const next = await watchedIteration(ctx, env, number, `your principles, ${String(i + 1)} of ${String(iterations)}`, i === iterations - 1, (e) => runRound(e, roundConfig), setRunning, status);
+    if (!next) break;
+  }
+}
+
+/** Resume Round for an iteration on your data: the same dataset and configuration, from its last checkpoint. */
+async function resumeOwnData(ctx: InternalizeContext, number: number, setRunning: (r: Running | undefined) => void, status: vscode.StatusBarItem): Promise<void> {
+  const storage = ctx.extension.globalStorageUri.fsPath;
+  const env: RoundEnvironment = {
+    store: ctx.getStore(),
+    runsDir: join(storage, 'runs'),
+    python: config.pythonPath() || 'python3',
+    modelsDir: process.env.INTERNALIZE_MODELS_DIR ?? join(storage, 'models'),
+    embedder: await windowEmbedder(ctx)(),
+  };
+  await watchedIteration(ctx, env, number, 'your principles, resumed', true, (e) => resumeRound(e, number), setRunning, status);
+}
+
+/**
+ * One iteration of a round on your data in the editor's frame: the Run Dashboard, a cancellable
+ * notification, the status bar, the log; says whether the loop may go on.
+ */
+async function watchedIteration(
+  ctx: InternalizeContext,
+  env: RoundEnvironment,
+  number: number,
+  label: string,
+  last: boolean,
+  run: (env: RoundEnvironment) => Promise<IterationRecord>,
+  setRunning: (r: Running | undefined) => void,
+  status: vscode.StatusBarItem,
+): Promise<boolean> {
+  const watch = runDashboard(ctx).begin({ iteration: number, title: 'your principles', phases: ['train', 'evaluate'] });
+  const abort = new AbortController();
+  const current: Running = {
+    iteration: number,
+    cancelled: false,
+    // The round service turns the abort into the worker's cancel: it stops at its next step and keeps a checkpoint.
+    stop: () => {
+      abort.abort();
+      return Promise.resolve();
+    },
+    kill: () => {
+      abort.abort();
+    },
+  };
+  setRunning(current);
+  status.text = `$(beaker~spin) Internalize: iteration ${String(number)}`;
+  status.tooltip = 'Distillation round running (click to stop)';
+  status.show();
+  try {
+    const record = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Internalize: iteration ${String(number)} (${label})`, cancellable: true },
+      (progress, token) => {
+        token.onCancellationRequested(() => void vscode.commands.executeCommand('internalize.stopRound'));
+        let reported = 0;
+        return run({
+            ...env,
+            signal: abort.signal,
+            onDiagnostic: (line) => {
+              ctx.log.debug(`[worker] ${line}`);
+              watch.diagnostic(line);
             },
-            roundConfig,
-          );
-        },
-      );
-      ctx.notify('iterations');
-      ctx.notify('principles');
-      const summary = summarizeIteration(record.metrics ?? {});
-      if (record.status === 'done' || record.status === 'collapsed') {
-        const reasons = (record.verdict?.reasons as string[] | undefined) ?? [];
-        watch.finish({ status: record.status, summary, metrics: record.metrics ?? {}, reasons });
-        ctx.log.info(`Iteration ${String(number)} ${record.status}: ${summary}`);
-        if (record.status === 'collapsed') {
-          void vscode.window.showWarningMessage(`Internalize: iteration ${String(number)} collapsed and the loop stops: ${reasons.join('; ')}. Roll back from the Iterations view.`);
-          break;
-        }
-        if (i === iterations - 1) void vscode.window.showInformationMessage(`Internalize: iteration ${String(number)} done: ${summary}.`);
-        continue;
+            onEvent: (event) => {
+              watch.event(event);
+              if (event.event === 'phase') {
+                ctx.log.info(`Iteration ${String(number)}: ${event.message}`);
+                progress.report({ message: event.message });
+                // The record changes state at these points: the Iterations view follows.
+                if (event.phase === 'dataset' || event.phase === 'save') ctx.notify('iterations');
+              } else if (event.event === 'log') ctx.log.info(`Iteration ${String(number)}: ${event.message}`);
+              else if (event.event === 'progress' && event.phase === 'train') {
+                const pct = Math.round((100 * event.step) / Math.max(event.total, 1));
+                progress.report({ increment: Math.max(0, pct - reported), message: progressMessage({ ...event, id: 0 }) });
+                reported = Math.max(reported, pct);
+                status.text = `$(beaker~spin) Internalize: iteration ${String(number)} ${String(reported)}%`;
+              }
+            },
+          });
+      },
+    );
+    ctx.notify('iterations');
+    ctx.notify('principles');
+    const summary = summarizeIteration(record.metrics ?? {});
+    if (record.status === 'done' || record.status === 'collapsed') {
+      const reasons = (record.verdict?.reasons as string[] | undefined) ?? [];
+      watch.finish({ status: record.status, summary, metrics: record.metrics ?? {}, reasons });
+      ctx.log.info(`Iteration ${String(number)} ${record.status}: ${summary}`);
+      if (record.status === 'collapsed') {
+        void vscode.window.showWarningMessage(`Internalize: iteration ${String(number)} collapsed and the loop stops: ${reasons.join('; ')}. Roll back from the Iterations view.`);
+        return false;
       }
-      const reason = typeof record.verdict?.error === 'string' ? record.verdict.error : 'no reason was recorded';
-      const checkpoint = typeof record.verdict?.checkpoint === 'string' ? record.verdict.checkpoint : undefined;
-      watch.finish({ status: record.status === 'cancelled' ? 'cancelled' : 'failed', reason, checkpoint });
-      const tail = record.verdict?.logTail;
-      if (Array.isArray(tail) && tail.length > 0) ctx.log.error(`Iteration ${String(number)} worker log tail:\n${tail.map(String).join('\n')}`);
-      if (record.status === 'cancelled') void vscode.window.showInformationMessage(`Internalize: iteration ${String(number)} stopped${checkpoint === undefined ? '' : `; its checkpoint is kept (${checkpoint}) and Resume Round continues it`}.`);
-      else if (record.verdict?.code === 'no-cuda') {
-        const retry = await vscode.window.showErrorMessage(`Internalize: ${reason}`, 'Use the CPU');
-        if (retry === 'Use the CPU') await ctx.extension.globalState.update(REMEMBERED_ROUND, { ...roundConfig, device: 'cpu' });
-      } else void vscode.window.showErrorMessage(`Internalize: iteration ${String(number)} failed: ${reason}`);
-      break;
-    } catch (error) {
-      if (error instanceof RoundBusyError) {
-        watch.finish({ status: 'failed', reason: error.message });
-        void vscode.window.showWarningMessage(`Internalize: ${error.message}`);
-        break;
-      }
-      watch.finish({ status: 'failed', reason: error instanceof Error ? error.message : String(error) });
-      await reportError(ctx.log, `Internalize: iteration ${String(number)} failed`, error);
-      break;
-    } finally {
-      setRunning(undefined);
-      status.hide();
+      if (last) void vscode.window.showInformationMessage(`Internalize: iteration ${String(number)} done: ${summary}.`);
+      return true;
     }
+    const reason = typeof record.verdict?.error === 'string' ? record.verdict.error : 'no reason was recorded';
+    const checkpoint = typeof record.verdict?.checkpoint === 'string' ? record.verdict.checkpoint : undefined;
+    watch.finish({ status: record.status === 'cancelled' ? 'cancelled' : 'failed', reason, checkpoint });
+    const tail = record.verdict?.logTail;
+    if (Array.isArray(tail) && tail.length > 0) ctx.log.error(`Iteration ${String(number)} worker log tail:\n${tail.map(String).join('\n')}`);
+    if (record.status === 'cancelled') void vscode.window.showInformationMessage(`Internalize: iteration ${String(number)} stopped${checkpoint === undefined ? '' : `; its checkpoint is kept (${checkpoint}) and Resume Round continues it`}.`);
+    else if (record.verdict?.code === 'no-cuda') {
+      const retry = await vscode.window.showErrorMessage(`Internalize: ${reason}`, 'Use the CPU');
+      if (retry === 'Use the CPU') {
+        const remembered = ctx.extension.globalState.get<Record<string, unknown>>(REMEMBERED_ROUND) ?? {};
+        await ctx.extension.globalState.update(REMEMBERED_ROUND, { ...remembered, device: 'cpu' });
+      }
+    } else void vscode.window.showErrorMessage(`Internalize: iteration ${String(number)} failed: ${reason}`);
+    return false;
+  } catch (error) {
+    if (error instanceof RoundBusyError || error instanceof RoundConfigError) {
+      watch.finish({ status: 'failed', reason: error.message });
+      void vscode.window.showWarningMessage(`Internalize: ${error.message}`);
+      return false;
+    }
+    watch.finish({ status: 'failed', reason: error instanceof Error ? error.message : String(error) });
+    await reportError(ctx.log, `Internalize: iteration ${String(number)} failed`, error);
+    return false;
+  } finally {
+    setRunning(undefined);
+    status.hide();
   }
 }
 
@@ -399,6 +437,12 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
       { label: '$(beaker) Toy world', description: 'built in · under a minute', detail: 'A tiny model learns four principles of a synthetic tool-use world: the whole loop on CPU.', id: 'toy' },
       { label: '$(lightbulb) Your principles on your trajectories', description: 'your data · step-wise teacher views', detail: 'Distill your accepted principles into a local model on your own successful runs, iteration after iteration; each principle is scored on held-out sessions.', id: 'mine' },
     ];
+    // Resume Round on an iteration of your data: `{ resumeOwnData: N }` (the round service keeps its dataset and checkpoint).
+    const ownResume = ownDataResumePreset(preset);
+    if (ownResume !== undefined) {
+      await resumeOwnData(ctx, ownResume, (r) => (running = r), status);
+      return;
+    }
     // Resume Round (commands/iterations.ts): the same kind of round re-runs the same iteration from its checkpoint.
     const resume = resumePreset(preset);
     const kind = resume !== undefined ? kinds.find((k) => k.id === resume.kind) : typeof preset === 'string' ? kinds.find((k) => k.id === preset) : await vscode.window.showQuickPick(kinds, { title: 'Start Distillation Round', placeHolder: 'What should this round internalize?' });
