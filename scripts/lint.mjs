@@ -11,6 +11,6 @@ if (report !== '') console.log(report);
 const errors = results.reduce((n, r) => n + r.errorCount, 0);
 const warnings = results.reduce((n, r) => n + r.warningCount, 0);
 const problems = errors + warnings;
-const detail = problems === 0 ? '0 problems' : `${problems} problems (${errors} errors, ${warnings} warnings)`;
+const detail = problems === 0 ? '0 problems' : `${problems} problems: ${errors} errors, ${warnings} warnings`;
 console.log(`eslint: ${results.length} files, ${detail} (${Math.round((Date.now() - started) / 1000)} s)`);
 process.exitCode = errors > 0 ? 1 : 0;
