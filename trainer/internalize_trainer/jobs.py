@@ -175,6 +175,9 @@ def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Call
             raise ProtocolError("invalid-params", "give 'model' (a model folder, a .gguf file or 'smollm2-135m-instruct') or 'toy': true")
         model_dir = _model_dir(params)
         records, replay = _records(params, "dataset"), _records(params, "replay")
+        # Earlier iterations' training records, rehearsed beside this one's (replay of kept successes).
+        for i, path in enumerate(params.get("earlier_datasets") or []):
+            records += _records({f"earlier_datasets[{i}]": path}, f"earlier_datasets[{i}]")
     if method == "score":
         from .evaluate import score_divergence
         from .model import load_model
@@ -194,7 +197,8 @@ def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Call
         return evaluate_toy(Path(model_dir), params.get("adapter"), int(params.get("seed", 0)))
     config = DistillConfig.from_dict(params.get("config", {}))
     try:
-        result = distill(model_dir, records, config, out, on_event=emit, should_stop=cancelled, replay=replay)
+        result = distill(model_dir, records, config, out, on_event=emit, should_stop=cancelled, replay=replay,
+                         teacher_model=_teacher_model(params, model_dir))
     except RuntimeError as error:
         if "out of memory" not in str(error).lower():
             raise
@@ -222,6 +226,24 @@ def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Call
         metrics["collapse"] = asdict(verdict)
     emit({"event": "metrics", "metrics": metrics})
     return {"metrics": metrics, "model": str(model_dir)}
+
+
+def _teacher_model(params: dict, model_dir: Path):
+    """An anchored teacher (`teacher_model`: usually the original base model) when it differs from the student's start.
+
+    Continual iterations start the student from the merged previous student; the benchmark measured that keeping
+    the original base model as the teacher (with replay of earlier kept records) holds best
+    (bench/results/internalize-continual.md). Without `teacher_model` the teacher is the start model, adapter disabled.
+    """
+    spec = params.get("teacher_model")
+    if not spec:
+        return None
+    teacher_dir = _model_dir({**params, "model": spec})
+    if teacher_dir.resolve() == Path(model_dir).resolve():
+        return None
+    from .model import load_model
+
+    return load_model(teacher_dir)[1]
 
 
 def workdir(params: dict) -> Path:

@@ -14,8 +14,20 @@ export function summarizeIteration(metrics: Readonly<Record<string, unknown>>): 
   const parts: string[] = [];
   if (metrics.kind === 'own-data') return ownDataSummary(metrics);
   if (after !== undefined) parts.push(`accuracy without principles ${before?.toFixed(2) ?? '?'} → ${after.toFixed(2)}${teacher === undefined ? '' : ` (teacher with them ${teacher.toFixed(2)})`}`);
-  if (probe !== undefined && baseProbe !== undefined && baseProbe > 0) parts.push(`retention: probe NLL ×${(probe / baseProbe).toFixed(3)}`);
+  if (probe !== undefined && baseProbe !== undefined && baseProbe > 0) parts.push(retentionWords(probe / baseProbe));
   return parts.join('; ');
+}
+
+/**
+ * Retention in words: the student's loss on general text it was not trained on, against the base model's.
+ * Lower or equal means nothing general was lost; the collapse guard stops the loop past +5%.
+ */
+function retentionWords(ratio: number): string {
+  const change = (ratio - 1) * 100;
+  if (Math.abs(change) < 0.5) return 'general ability unchanged (loss on general text as the base model\'s)';
+  return change < 0
+    ? `general ability kept (loss on general text ${(-change).toFixed(1)}% below the base model's)`
+    : `general ability ${change > 5 ? 'lost' : 'slightly lower'} (loss on general text ${change.toFixed(1)}% above the base model's${change > 5 ? ', past the guard\'s 5%' : ''})`;
 }
 
 /** A round on the user's data: principles internalized by divergence, held-out action NLL, retention. */

@@ -47,6 +47,15 @@ export interface RoundConfig {
   readonly maxRetentionIncrease: number;
   /** Keep the student near the base model on general prompts while it trains (what holds retention). */
   readonly replay: boolean;
+  /**
+   * Who teaches iteration n > 1: `anchored` (default) keeps the original base model with the principles in
+   * context as the teacher while the student continues from the merged previous student; `previous` lets the
+   * previous student teach. The continual benchmark measured anchored + replay of earlier kept records as the
+   * configuration that forgets least (bench/results/internalize-continual.md).
+   */
+  readonly teacher: 'anchored' | 'previous';
+  /** Train each iteration on the earlier iterations' training records too, so earlier principles are rehearsed. */
+  readonly replayKept: boolean;
 }
 
 export const BUILTIN_MODEL = 'smollm2-135m-instruct';
@@ -66,6 +75,8 @@ export const DEFAULT_ROUND_CONFIG: RoundConfig = {
   threshold: 0.5,
   maxRetentionIncrease: 0.05,
   replay: true,
+  teacher: 'anchored',
+  replayKept: true,
 };
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/u, 'must be a date like 2026-01-31');
@@ -93,6 +104,8 @@ const configSchema = z
     threshold: z.number().min(0).max(1),
     maxRetentionIncrease: z.number().positive().max(10),
     replay: z.boolean(),
+    teacher: z.enum(['anchored', 'previous']),
+    replayKept: z.boolean(),
   })
   .strict()
   .partial();
@@ -221,6 +234,17 @@ export interface RoundEstimate {
   readonly tokensPerSecond: number;
   /** Where the throughput came from: 'iteration N' (measured) or 'assumed'. */
   readonly basis: string;
+}
+
+/** The training sets of the earlier finished own-data iterations that still exist on disk, oldest first. */
+export function earlierTrainingSets(store: Store, before: number): string[] {
+  return store.iterations
+    .list()
+    .filter((it) => it.number < before && it.config.kind === 'own-data' && (it.status === 'done' || it.status === 'collapsed'))
+    .flatMap((it) => {
+      const train = (it.config.dataset as { train?: unknown } | undefined)?.train;
+      return typeof train === 'string' && existsSync(train) ? [train] : [];
+    });
 }
 
 /** Assumed training throughput (tokens/s, teacher and student passes included) for a ~135M model before anything was measured. */
@@ -430,11 +454,15 @@ async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFro
 
     phase('train', `training (${config.regime}) from ${String(recordConfig.startModel)}`);
     const device = config.device === 'auto' ? {} : { device: config.device };
+    const earlier = config.replayKept ? earlierTrainingSets(env.store, state.number) : [];
+    if (earlier.length > 0) emit({ event: 'log', iteration: state.number, level: 'info', message: `Replaying the training records of ${String(earlier.length)} earlier iteration(s) beside this one's.` });
     const distilled = await worker.distill(
       {
         model: String(recordConfig.startModel),
+        ...(config.teacher === 'anchored' && recordConfig.startModel !== config.model ? { teacher_model: config.model } : {}),
         ...models,
         dataset: dataset.train,
+        ...(earlier.length === 0 ? {} : { earlier_datasets: earlier }),
         ...(replay === undefined ? {} : { replay }),
         out_dir: join(state.outDir, 'train'),
         config: { regime: config.regime, persistence, epochs: config.epochs, learning_rate: config.learningRate, seed: config.seed, save_merged: true, lora: { r: config.loraRank, alpha: 2 * config.loraRank }, ...device, ...(resumeFrom === undefined ? {} : { resume_from: resumeFrom }) },

@@ -51,7 +51,7 @@ function progressMessage(event: Extract<WorkerEvent, { event: 'progress' }>): st
   return parts.join(' · ');
 }
 
-/** The toy world: a tiny model learns four principles of a synthetic tool-use world, in under a minute. */
+/** The toy world: a tiny model learns four principles of a synthetic tool-use world, in about 90 s on two CPU cores. */
 function toyJob(storage: string, resumeFrom?: string): RoundJob {
   const distill = { regime: config.regime(), persistence: config.injectionPersistence(), lean_memory: config.leanMemory(), ...(resumeFrom === undefined ? {} : { resume_from: resumeFrom }) };
   const roundConfig = { ...distill, world: 'toy' };
@@ -434,7 +434,7 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
     }
     const kinds = [
       { label: `$(verified) Principle suite on ${config.baseModel()}`, description: `built in · ${config.suitePrinciples().length === 0 ? 'all 10 principles (CPU: about an hour)' : `${config.suitePrinciples().join(', ')} (CPU: minutes)`}`, detail: `Coding-agent principles with checkers: calibrate, sample the teacher with each principle, distill one ${config.regime()} round, score each principle without it in context.`, id: 'suite' },
-      { label: '$(beaker) Toy world', description: 'built in · under a minute', detail: 'A tiny model learns four principles of a synthetic tool-use world: the whole loop on CPU.', id: 'toy' },
+      { label: '$(beaker) Toy world', description: 'built in · about 1½ minutes on CPU', detail: 'A tiny model learns four principles of a synthetic tool-use world: the whole loop on CPU.', id: 'toy' },
       { label: '$(lightbulb) Your principles on your trajectories', description: 'your data · step-wise teacher views', detail: 'Distill your accepted principles into a local model on your own successful runs, iteration after iteration; each principle is scored on held-out sessions.', id: 'mine' },
     ];
     // Resume Round on an iteration of your data: `{ resumeOwnData: N }` (the round service keeps its dataset and checkpoint).

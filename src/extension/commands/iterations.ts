@@ -171,13 +171,10 @@ async function resumeRound(ctx: InternalizeContext, it: IterationRecord): Promis
     void vscode.window.showInformationMessage(`Internalize: iteration ${String(it.number)} is ${it.status}; only a failed or stopped round can be resumed.`);
     return;
   }
-  // A round on the user's own data is resumed by its round service, where the extension offers one.
+  // A round on the user's own data is resumed by its round service, which keeps its dataset and checkpoint.
   if (it.config.kind === 'own-data') {
-    const commands = await vscode.commands.getCommands(true);
-    if (commands.includes('internalize.resumeRound')) {
-      await vscode.commands.executeCommand('internalize.resumeRound', { number: it.number });
-      return;
-    }
+    await vscode.commands.executeCommand('internalize.startRound', { resumeOwnData: it.number });
+    return;
   }
   const kind = roundKindOf(it);
   const store = ctx.getStore();

@@ -10,7 +10,7 @@ test('an iteration reads as accuracy without principles before and after, and re
     probe_nll: 2.7,
     base_probe_nll: 3,
   });
-  assert.equal(text, 'accuracy without principles 0.00 → 1.00 (teacher with them 1.00); retention: probe NLL ×0.900');
+  assert.equal(text, 'accuracy without principles 0.00 → 1.00 (teacher with them 1.00); general ability kept (loss on general text 10.0% below the base model\'s)');
 });
 
 test('missing or malformed metrics are left out rather than shown as NaN', () => {
