@@ -14,7 +14,7 @@ import { embedCached } from '../embedding/cache.js';
 import type { TextEmbedder } from '../embedding/embedder.js';
 import { DEFAULT_INJECTION_OPTIONS, InjectionOptionsError, parseInjectionOptions } from '../injection/options.js';
 import type { InjectionOptions } from '../injection/types.js';
-import type { PoolSnapshot } from '../principle.js';
+import type { PoolSnapshot, Principle } from '../principle.js';
 import type { IterationRecord, Store } from '../store/index.js';
 import { evidenceWorkspaces, internalizedIds, iterationModel } from '../store/injection.js';
 import { TRAJECTORY_SOURCES } from '../trajectory.js';
@@ -206,13 +206,13 @@ interface Prepared {
   readonly paths: { readonly train: string; readonly heldout: string };
 }
 
-async function prepareDataset(env: RoundEnvironment, config: RoundConfig, snapshot: PoolSnapshot, iteration: number): Promise<{ prepared: Prepared; dataset: Dataset }> {
+/** The dataset of the selected trajectories over the given principles, in memory. */
+async function datasetFor(env: RoundEnvironment, config: RoundConfig, principles: readonly Principle[]): Promise<Dataset> {
   const { store } = env;
-  const trajectories = selectTrajectories(store, config.selection);
   const internalized = internalizedIds(store, config.model);
-  const pool = trainablePool(snapshot.principles, internalized, config.model);
-  const dataset = await buildDataset({
-    trajectories,
+  const pool = trainablePool(principles, internalized, config.model);
+  return buildDataset({
+    trajectories: selectTrajectories(store, config.selection),
     pool,
     internalizedIds: internalized,
     embedder: env.embedder,
@@ -221,6 +221,10 @@ async function prepareDataset(env: RoundEnvironment, config: RoundConfig, snapsh
     evidenceWorkspaces: evidenceWorkspaces(store, pool),
     signal: env.signal,
   });
+}
+
+async function prepareDataset(env: RoundEnvironment, config: RoundConfig, snapshot: PoolSnapshot, iteration: number): Promise<{ prepared: Prepared; dataset: Dataset }> {
+  const dataset = await datasetFor(env, config, snapshot.principles);
   const paths = datasetPaths(env.runsDir, iteration);
   writeJsonl(paths.train, dataset.train);
   writeJsonl(paths.heldout, dataset.heldout);
@@ -253,19 +257,7 @@ const ASSUMED_TOKENS_PER_S: Readonly<Record<Device, number>> = { auto: 300, cpu:
 /** Builds the dataset in memory (nothing is written, nothing trains) and estimates records, tokens and time. */
 export async function estimateRound(env: RoundEnvironment, config: RoundConfig): Promise<RoundEstimate> {
   const { store } = env;
-  const trajectories = selectTrajectories(store, config.selection);
-  const internalized = internalizedIds(store, config.model);
-  const pool = trainablePool(store.principles.list({ status: 'accepted' }), internalized, config.model);
-  const dataset = await buildDataset({
-    trajectories,
-    pool,
-    internalizedIds: internalized,
-    embedder: env.embedder,
-    options: { injection: { ...config.injection, targetModel: config.model }, contextTokens: config.contextTokens, heldoutFraction: config.heldoutFraction, seed: config.seed },
-    embedCache: (texts) => embedCached(store, env.embedder, texts),
-    evidenceWorkspaces: evidenceWorkspaces(store, pool),
-    signal: env.signal,
-  });
+  const dataset = await datasetFor(env, config, store.principles.list({ status: 'accepted' }));
   const measured = store.iterations
     .list()
     .filter((it) => it.config.kind === 'own-data' && iterationModel(it.config) === config.model && (it.config.round as Partial<RoundConfig> | undefined)?.device === config.device)
