@@ -616,7 +616,6 @@ function codex(run) {
   const sessionId = uuid(`${run.name}/session`);
   const at = clock(run.start);
   const t0 = at(0);
-  const turnId = `${hex(`${run.name}/turn`, 8)}`;
   const records = [];
   const item = (payload, seconds = 0) => records.push({ timestamp: at(seconds), type: 'response_item', payload });
   const event = (payload, seconds = 0) => records.push({ timestamp: at(seconds), type: 'event_msg', payload });
