@@ -13,7 +13,7 @@ import { chatStructured, StructuredOutputError } from '../llm/structured.js';
 import type { Embedder } from '../embedding/lexical.js';
 import { lexicalEmbedder } from '../embedding/lexical.js';
 import { proposeOps } from './curation.js';
-import { critiquePrompt, operationsPrompt, rewritePrompt, summaryPrompt } from './prompts.js';
+import { copiesExample, critiquePrompt, operationsPrompt, rewritePrompt, summaryPrompt } from './prompts.js';
 import type { CandidateOp, DroppedOp } from './reconcile.js';
 import { reconcile } from './reconcile.js';
 import { renderTrajectory } from './render.js';
@@ -207,6 +207,10 @@ export async function extractExperience(options: ExtractOptions): Promise<Extrac
   }
 
   const rejected: DroppedOp[] = [];
+  // Qwen2.5-Coder-1.5B returned the prompt's good examples word for word (bench/results/experience.md).
+  const copied = candidates.filter((c) => (c.raw.op === 'ADD' || c.raw.op === 'UPDATE') && copiesExample(c.raw.text));
+  for (const c of copied) rejected.push({ candidate: c, reason: 'copies an example from the prompt, not a lesson of these runs' });
+  candidates.splice(0, candidates.length, ...candidates.filter((c) => !copied.includes(c)));
   const texts = candidates.filter((c) => c.raw.op === 'ADD' || c.raw.op === 'UPDATE');
   const check = { texts: texts.length, passed: texts.filter((c) => 'text' in c.raw && checkPrinciple(c.raw.text).length === 0).length, rewritten: 0 };
   if (granularity === 'principle' && options.rewriteSpecific !== false) {

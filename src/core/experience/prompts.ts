@@ -24,12 +24,23 @@ const STYLE: Record<Granularity, string> = {
  * The good ones teach lessons that bench/experience's reference set does not hold, so a model that
  * copies an example earns no agreement there.
  */
+export const GOOD_EXAMPLES: readonly string[] = [
+  'When a build fails after a dependency upgrade, read the first reported error before changing any code.',
+  'When a search returns too many matches, narrow it to the relevant folder before opening files.',
+  'When the request is ambiguous, ask one clarifying question before making large changes.',
+];
+
+/** Whether a proposed text is one of the prompt's own examples: a model that copies one learned nothing from the runs. */
+export function copiesExample(text: string): boolean {
+  const norm = (t: string): string => t.toLowerCase().replace(/[^a-z0-9]+/gu, ' ').trim();
+  const mine = norm(text);
+  return GOOD_EXAMPLES.some((e) => norm(e) === mine);
+}
+
 const EXAMPLES: Record<Granularity, string> = {
   principle: [
     'Good (general, holds in any repository):',
-    '- When a build fails after a dependency upgrade, read the first reported error before changing any code.',
-    '- When a search returns too many matches, narrow it to the relevant folder before opening files.',
-    '- When the request is ambiguous, ask one clarifying question before making large changes.',
+    ...GOOD_EXAMPLES.map((e) => `- ${e}`),
     'Bad (instance-level, tied to one run):',
     '- When pytest fails in tests/test_api.py, run "pip install -e ." first. (a path, a command, a literal)',
     '- When the regex pattern was incorrectly used, the agent replaced it with a more appropriate one. (tells what happened once, not what to do)',

@@ -125,3 +125,15 @@ test('the rewrite offered from the sidebar says what its answer still lacks', as
   assert.deepEqual(s.remaining, []);
   assert.deepEqual(s.problems.map((p) => p.kind), ['form']);
 });
+
+test('a proposal that repeats one of the prompt\'s own examples is dropped, not proposed', async () => {
+  const copied = 'When a search returns too many matches, narrow it to the relevant folder before opening files.';
+  const { model } = scripted({
+    operations: JSON.stringify({ operations: [{ op: 'ADD', text: GOOD, rationale: 'both runs' }, { op: 'ADD', text: copied.toUpperCase(), rationale: 'runs' }] }),
+    rewrites: {},
+  });
+  const store = openStore(':memory:');
+  const result = await extractExperience({ store, model, trajectories: [run('a', true), run('b', false)], redact: noRedaction });
+  assert.deepEqual(result.opIds.map((id) => store.poolOps.get(id)?.after), [GOOD]);
+  assert.deepEqual(result.dropped.map((d) => d.reason), ['copies an example from the prompt, not a lesson of these runs']);
+});
