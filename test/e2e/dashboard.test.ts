@@ -54,18 +54,7 @@ describe('Run Dashboard and the Iterations view actions in a real editor', { tim
   step('a toy-world round opens the Run Dashboard, which reaches 100% with drawn charts and the result in words', async () => {
     await editor.page.locator('.activitybar [aria-label^="Internalize"]').first().click();
     await iterationRow(1).waitFor({ timeout: 30_000 });
-    const toy = editor.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Toy world' }).first();
-    for (let attempt = 1; ; attempt++) {
-      await editor.runCommand('Internalize: Start Distillation Round');
-      try {
-        await toy.waitFor({ timeout: 10_000 });
-        break;
-      } catch (error) {
-        if (attempt === 3) throw error;
-        await editor.page.keyboard.press('Escape');
-      }
-    }
-    await toy.click();
+    await editor.pickFromCommand('Internalize: Start Distillation Round', 'Toy world');
     const frame = await editor.frameWith('[data-chart="loss"]', 60_000);
     assert.match((await frame.locator('header h1').textContent()) ?? '', /Iteration 2 · toy world/u);
     await frame.locator('[data-percent="100"]').waitFor({ timeout: 480_000 });

@@ -147,19 +147,7 @@ describe('The first hour on the demo', { timeout: 1_080_000 }, () => {
   });
 
   step('a toy-world round runs and its result is read from the Iterations view', async () => {
-    const toy = editor.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Toy world' }).first();
-    // A webview or editor that takes the focus while it loads closes a quick pick that opened meanwhile: open it again then.
-    for (let attempt = 1; ; attempt++) {
-      await editor.runCommand('Internalize: Start Distillation Round');
-      try {
-        await toy.waitFor({ timeout: 10_000 });
-        break;
-      } catch (error) {
-        if (attempt === 3) throw error;
-        await editor.page.keyboard.press('Escape');
-      }
-    }
-    await toy.click();
+    await editor.pickFromCommand('Internalize: Start Distillation Round', 'Toy world');
     await screenshot('round-started');
     let line: string | undefined;
     const started = Date.now();

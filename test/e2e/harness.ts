@@ -144,6 +144,26 @@ export class Editor {
     await this.page.keyboard.press('Enter');
   }
 
+  /**
+   * Runs a palette command that opens a quick pick and clicks the row holding `row`. A webview or editor
+   * that takes the focus while it loads closes a quick pick that opened meanwhile (seen on loaded CI
+   * machines), so the command is run again, up to three times.
+   */
+  async pickFromCommand(title: string, row: string): Promise<void> {
+    const item = this.page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first();
+    for (let attempt = 1; ; attempt++) {
+      await this.runCommand(title);
+      try {
+        await item.waitFor({ timeout: 10_000 });
+        break;
+      } catch (error) {
+        if (attempt === 3) throw error;
+        await this.page.keyboard.press('Escape');
+      }
+    }
+    await item.click();
+  }
+
   /** The text of the first notification toast that matches. */
   async notification(matching: RegExp, timeoutMs = 15_000): Promise<string> {
     const toast = this.page.locator('.notifications-toasts .notification-list-item-message', { hasText: matching }).first();

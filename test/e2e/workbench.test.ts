@@ -107,20 +107,7 @@ describe('Internalize in a real editor', { timeout: 240_000 }, () => {
   });
 
   step('a distillation round on the toy world runs with progress and lands in the Iterations view', async () => {
-    const toy = editor.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Toy world' }).first();
-    // The timeline webview opened by the step before can take the focus while it loads, which closes a
-    // quick pick that opened meanwhile (seen once on a loaded CI machine): open the picker again then.
-    for (let attempt = 1; ; attempt++) {
-      await editor.runCommand('Internalize: Start Distillation Round');
-      try {
-        await toy.waitFor({ timeout: 10_000 });
-        break;
-      } catch (error) {
-        if (attempt === 3) throw error;
-        await editor.page.keyboard.press('Escape');
-      }
-    }
-    await toy.click();
+    await editor.pickFromCommand('Internalize: Start Distillation Round', 'Toy world');
     let line: string | undefined;
     for (let i = 0; i < 480 && line === undefined; i++) {
       const log = editor.extensionLog();
