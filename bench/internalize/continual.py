@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     schedule = schedule[: args.iterations] if args.iterations else schedule
     config = ContinualConfig.from_dict({
         "schedule": schedule, "teacher": args.teacher, "replay_kept": args.replay_fraction if args.replay else False,
-        "injection": args.injection, "stop_on_collapse": False,
+        "injection": args.injection, "student": args.student, "stop_on_collapse": False,
         "suite": {"n_train": args.n_train, "teacher_samples": args.teacher_samples, "n_heldout": args.n_heldout,
                   "eval_samples": args.eval_samples, "max_new_tokens": args.max_new_tokens,
                   "max_records_per_principle": args.max_records_per_principle, "seed": args.seed,
@@ -146,7 +146,8 @@ def _order(run: dict) -> tuple:
     config = run["result"].get("config") or {}
     suite = config.get("suite") or {}
     return (config.get("teacher") != "previous", bool(config.get("replay_kept")), (suite.get("distill") or {}).get("regime") != "off-policy",
-            config.get("injection") != "stepwise", len(config.get("schedule") or []) < 3, run["meta"]["name"])
+            config.get("injection") != "stepwise", config.get("student") == "rebase", len(config.get("schedule") or []) < 3,
+            run["meta"]["name"])
 
 
 def table(results: Path) -> str:
@@ -183,7 +184,8 @@ def table(results: Path) -> str:
         config = result.get("config") or {}
         suite = config.get("suite") or {}
         label = (f"{meta['name']}: {config.get('teacher', '?')}, {'replay' if config.get('replay_kept') else 'no replay'}, "
-                 f"{(suite.get('distill') or {}).get('regime', '?')}, {config.get('injection', '?')}")
+                 f"{(suite.get('distill') or {}).get('regime', '?')}, {config.get('injection', '?')}"
+                 + (", rebase" if config.get("student") == "rebase" else ""))
         last = len(config.get("schedule") or [])
         iterations = result.get("iterations") or []
         for n, it in enumerate(iterations):
@@ -231,6 +233,8 @@ def main() -> int:
     parser.add_argument("--replay-fraction", type=float, default=1.0, help="with --replay: the share of them (seeded)")
     parser.add_argument("--regime", choices=["off-policy", "on-policy", "sft"], default="off-policy")
     parser.add_argument("--injection", choices=["stepwise", "global"], default="stepwise")
+    parser.add_argument("--student", choices=["continue", "rebase"], default="continue",
+                        help="continue = a new LoRA on the merged previous student; rebase = a new LoRA on the base over all records so far")
     parser.add_argument("--schedule", nargs="+", help="ids per iteration, e.g. P2+P6 P7+P8 P4+P10 (the default)")
     parser.add_argument("--iterations", type=int, help="only the first N iterations of the schedule")
     parser.add_argument("--threads", type=int, default=1)

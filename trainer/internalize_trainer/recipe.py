@@ -374,6 +374,7 @@ def run_suite(model_dir: Path, config: SuiteConfig, out_dir: Path, emit: Event =
 
 Teacher = Literal["previous", "anchored"]
 Injection = Literal["stepwise", "global"]
+Student = Literal["continue", "rebase"]
 
 #: The continual benchmark's schedule: pairs of principles that passed calibration, none trained twice.
 CONTINUAL_SCHEDULE: list[list[str]] = [["P2", "P6"], ["P7", "P8"], ["P4", "P10"]]
@@ -399,6 +400,11 @@ class ContinualConfig:
     #: blocks of every principle of the pool so far, once, at the start of the conversation: appended to the
     #: system message, or to the first user message of a case that has none (a single-turn case).
     injection: Injection = "stepwise"
+    #: Where iteration n's student starts: "continue" = a new LoRA on the merged previous student (the product's
+    #: loop), "rebase" = a new LoRA on the ORIGINAL base over this iteration's records and every earlier
+    #: iteration's kept ones (joint re-distillation: nothing to forget, at a cost that grows with the iterations).
+    #: Rebase needs full replay; it is set by the configuration, not silently added.
+    student: Student = "continue"
     #: Stop after an iteration the collapse guard rejects (the product's loop); a benchmark measures on.
     stop_on_collapse: bool = True
     #: Everything one iteration uses (cases, samples, generation, distillation regime and its knobs).
@@ -417,6 +423,10 @@ class ContinualConfig:
             raise ValueError(f"teacher must be previous or anchored, not {config.teacher!r}")
         if config.injection not in ("stepwise", "global"):
             raise ValueError(f"injection must be stepwise or global, not {config.injection!r}")
+        if config.student not in ("continue", "rebase"):
+            raise ValueError(f"student must be continue or rebase, not {config.student!r}")
+        if config.student == "rebase" and replay_fraction(config.replay_kept) != 1:
+            raise ValueError("student rebase retrains from the base model, so it needs every earlier record: set replay_kept true")
         if not 0 <= replay_fraction(config.replay_kept) <= 1:
             raise ValueError(f"replay_kept must be true, false or a fraction in [0, 1], not {config.replay_kept!r}")
         return config
@@ -514,7 +524,9 @@ def run_continual(model_dir: Path, config: ContinualConfig, out_dir: Path, calib
             on_iteration(result)
             break
         tick = time.perf_counter()
-        distill_config = DistillConfig.from_dict({**asdict(c.distill), "seed": c.seed + n, "save_merged": n < len(config.schedule),
+        rebase = config.student == "rebase"
+        distill_config = DistillConfig.from_dict({**asdict(c.distill), "seed": c.seed + n,
+                                                  "save_merged": n < len(config.schedule) and not rebase,
                                                   "lora": asdict(c.distill.lora)})
         trained = distill(student_dir, records, distill_config, out / f"iteration{n}", on_event=emit, should_stop=should_stop,
                           replay=general, teacher_model=base if config.teacher == "anchored" else None)
@@ -533,7 +545,7 @@ def run_continual(model_dir: Path, config: ContinualConfig, out_dir: Path, calib
         if row["collapse"]["collapsed"] and config.stop_on_collapse:
             runner._warn(f"collapse guard stopped the run after iteration {n}: {'; '.join(row['collapse']['reasons'])}")
             break
-        if n < len(config.schedule):
+        if n < len(config.schedule) and config.student == "continue":
             student_dir = Path(trained["metrics"]["merged"])
             del trained
             if config.teacher == "previous":
