@@ -145,7 +145,23 @@ def _score_round(params: dict, emit: Callable[[dict], None], cancelled: Callable
                  if params.get("retention") else [])
     return score_round(_model_dir(params), student, records, principles, retention, params.get("persistence", "ephemeral"),
                        float(params.get("threshold", 0.5)), float(params.get("max_retention_increase", 0.05)),
-                       params.get("device"), emit, cancelled)
+                       params.get("device"), emit, cancelled, int(params.get("answers", 0)), int(params.get("answer_tokens", 96)))
+
+
+def _sample_targets(params: dict, emit: Callable[[dict], None], cancelled: Callable[[], bool]) -> dict:
+    """Teacher samples for the training records: k per state from the base model with the block, measured and filtered."""
+    from .teacher_samples import SampleConfig, sample_round
+
+    try:
+        config = SampleConfig.from_dict(params.get("config") or {})
+    except (TypeError, ValueError) as error:
+        raise ProtocolError("invalid-params", str(error)) from error
+    rows = _raw_lines(params, "dataset")
+    records = [Record.parse(r, f"dataset[{i}]") for i, r in enumerate(rows)]
+    if not records:
+        raise ProtocolError("invalid-params", f"dataset: {params.get('dataset')} has no records to sample targets for")
+    return sample_round(_model_dir(params), records, config, params.get("persistence", "ephemeral"), params.get("device"),
+                        emit, cancelled)
 
 
 def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Callable[[], bool]) -> dict:
@@ -162,6 +178,8 @@ def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Call
         return write_general(_model_dir(params), workdir(params), int(params.get("max_new_tokens", 48)), emit)
     if method == "score_round":
         return _score_round(params, emit, cancelled)
+    if method == "sample_targets":
+        return _sample_targets(params, emit, cancelled)
     out = workdir(params)
     if params.get("toy"):
         # The built-in toy world: its model, its teacher trajectories and its evaluation sets.

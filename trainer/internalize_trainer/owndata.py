@@ -11,6 +11,10 @@ original base keeps scores comparable across iterations, so a principle learned 
 forgotten in iteration 3 shows it. The score is labelled "divergence": it says how much of the
 principle's effect on the next action moved into the weights, not whether the action succeeds.
 
+With `answers` > 0, the base and the student also answer (greedily, without principles) up to that many held-out
+states where the selector picked a principle: the LLM judge on the TypeScript side grades both answers for
+following each principle (the "llm-judge" score, beside the divergence score).
+
 Also measured: held-out action NLL without principles (student vs base), and retention, the NLL of the
 base model's own answers to general prompts it never trained on (recipe.py's probe), which the collapse
 guard compares with iteration 0.
@@ -136,9 +140,32 @@ def retention_nll(model, tokenizer, records: list[Record], device: str | torch.d
     return total / max(tokens, 1)
 
 
+def heldout_answers(base, student, tokenizer, records: list[Record], principles: list[list[str]], limit: int,
+                    max_new_tokens: int = 96, emit: Event = lambda e: None) -> list[dict]:
+    """Greedy answers of the base and the student, both without principles, on the first `limit` held-out states
+    that carry a block: what an LLM judge compares for following each picked principle."""
+    chosen = [i for i, (r, ids) in enumerate(zip(records, principles, strict=True))
+              if ids and any(k < r.targets[-1] for k in r.blocks)][:limit]
+    if not chosen:
+        return []
+    prompts = [records[i].messages[: records[i].targets[-1]] for i in chosen]
+
+    def warn(message: str) -> None:
+        emit({"event": "log", "level": "warning", "message": message})
+
+    emit({"event": "progress", "phase": "answers", "step": 0, "total": 2})
+    from_base = generate(base, tokenizer, prompts, max_new_tokens, 0.0, 1.0, 0, 8, warn)
+    emit({"event": "progress", "phase": "answers", "step": 1, "total": 2})
+    from_student = generate(student, tokenizer, prompts, max_new_tokens, 0.0, 1.0, 0, 8, warn)
+    emit({"event": "progress", "phase": "answers", "step": 2, "total": 2})
+    return [{"record": i, "principles": principles[i], "base": b.text, "student": s.text}
+            for i, b, s in zip(chosen, from_base, from_student, strict=True)]
+
+
 def score_round(base_dir: Path, student_dir: Path, records: list[Record], principles: list[list[str]], retention: list[Record],
                 persistence: str = "ephemeral", threshold: float = 0.5, max_retention_increase: float = 0.05,
-                device: str | None = None, emit: Event = lambda e: None, should_stop: Callable[[], bool] = lambda: False) -> dict:
+                device: str | None = None, emit: Event = lambda e: None, should_stop: Callable[[], bool] = lambda: False,
+                answers: int = 0, answer_tokens: int = 96) -> dict:
     """Loads the original base and this iteration's student and scores the round; returns the collapse verdict too."""
     from .model import load_model
 
@@ -148,6 +175,8 @@ def score_round(base_dir: Path, student_dir: Path, records: list[Record], princi
     base.to(where)
     student.to(where)
     result = score_heldout(base, student, tokenizer, records, principles, persistence, threshold, where, emit, should_stop)
+    if answers > 0:
+        result["answers"] = heldout_answers(base, student, tokenizer, records, principles, answers, answer_tokens, emit)
     if retention:
         emit({"event": "progress", "phase": "retention", "step": 0, "total": 1})
         base_nll, student_nll = retention_nll(base, tokenizer, retention, where), retention_nll(student, tokenizer, retention, where)

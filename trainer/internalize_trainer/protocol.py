@@ -23,7 +23,7 @@ from . import PROTOCOL_VERSION, __version__
 #: The protocol only moves messages; `jobs.run` is the runner the worker uses, tests may pass their own.
 JobRunner = Callable[[str, dict, Callable[[dict], None], Callable[[], bool]], dict]
 
-METHODS = ("hello", "distill", "evaluate", "score", "suite", "generate", "general", "score_round", "cancel", "shutdown")
+METHODS = ("hello", "distill", "evaluate", "score", "suite", "generate", "general", "score_round", "sample_targets", "cancel", "shutdown")
 
 
 class ProtocolError(ValueError):
