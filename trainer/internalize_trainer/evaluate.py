@@ -8,6 +8,7 @@ iteration 0 and stops the loop when retention or validity fall past a threshold.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,20 +19,37 @@ from .data import Record, build_pairs, target_logits
 from .model import load_model
 
 
-def evaluate_loaded(model, tokenizer, seed: int = 0) -> dict:
-    """Toy-world metrics of a model with a (possibly disabled) adapter."""
+def evaluate_loaded(model, tokenizer, seed: int = 0, emit: Callable[[dict], None] = lambda e: None) -> dict:
+    """Toy-world metrics of a model with a (possibly disabled) adapter. Each measurement is one
+    `evaluate` progress step, so a host can show that the round is still scoring after training."""
     held, probe = toyworld.heldout_records(seed), toyworld.probe_records(seed)
-    metrics = {"accuracy_without_principles": toyworld.accuracy(model, tokenizer, held, with_principles=False),
-               "action_nll": toyworld.action_nll(model, tokenizer, held),
-               "probe_nll": toyworld.probe_nll(model, tokenizer, probe),
-               **toyworld.action_profile(model, tokenizer, held)}
-    if hasattr(model, "disable_adapter"):
+    student = [("accuracy_without_principles", lambda: toyworld.accuracy(model, tokenizer, held, with_principles=False)),
+               ("action_nll", lambda: toyworld.action_nll(model, tokenizer, held)),
+               ("probe_nll", lambda: toyworld.probe_nll(model, tokenizer, probe)),
+               ("", lambda: toyworld.action_profile(model, tokenizer, held))]
+    base = [("teacher_accuracy_with_principles", lambda: toyworld.accuracy(model, tokenizer, held, with_principles=True)),
+            ("base_accuracy_without_principles", lambda: toyworld.accuracy(model, tokenizer, held, with_principles=False)),
+            ("base_action_nll", lambda: toyworld.action_nll(model, tokenizer, held)),
+            ("base_probe_nll", lambda: toyworld.probe_nll(model, tokenizer, probe)),
+            ("base_valid_action_rate", lambda: toyworld.action_profile(model, tokenizer, held)["valid_action_rate"])]
+    with_base = hasattr(model, "disable_adapter")
+    total = len(student) + (len(base) if with_base else 0)
+    metrics: dict = {}
+
+    def measure(steps: list, done: int) -> None:
+        for i, (key, fn) in enumerate(steps):
+            emit({"event": "progress", "phase": "evaluate", "step": done + i, "total": total})
+            value = fn()
+            if key:
+                metrics[key] = value
+            else:
+                metrics.update(value)
+
+    measure(student, 0)
+    if with_base:
         with model.disable_adapter():
-            metrics["teacher_accuracy_with_principles"] = toyworld.accuracy(model, tokenizer, held, with_principles=True)
-            metrics["base_accuracy_without_principles"] = toyworld.accuracy(model, tokenizer, held, with_principles=False)
-            metrics["base_action_nll"] = toyworld.action_nll(model, tokenizer, held)
-            metrics["base_probe_nll"] = toyworld.probe_nll(model, tokenizer, probe)
-            metrics["base_valid_action_rate"] = toyworld.action_profile(model, tokenizer, held)["valid_action_rate"]
+            measure(base, len(student))
+    emit({"event": "progress", "phase": "evaluate", "step": total, "total": total})
     return metrics
 
 

@@ -234,7 +234,7 @@ def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Call
 
         from .evaluate import collapse_guard, evaluate_loaded
 
-        metrics.update(evaluate_loaded(result["model"], result["tokenizer"], int(params.get("seed", 0))))
+        metrics.update(evaluate_loaded(result["model"], result["tokenizer"], int(params.get("seed", 0)), emit))
         # Iteration 0 is the base model itself (adapter disabled), measured in the same run.
         guard = params.get("guard", {})
         iteration0 = {"probe_nll": metrics["base_probe_nll"], "valid_action_rate": metrics["base_valid_action_rate"]}
