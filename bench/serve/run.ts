@@ -9,7 +9,10 @@
  * then an in-memory Orama index (`@orama/orama`) instead of the warm pool's arena and the injection
  * selector. Calls alternate ours / peer so both see the same machine load.
  *
- *   npx tsx bench/serve/run.ts [--principles 2000] [--states 200] [--k 5] [--variant fp32|int8] [--whole 60]
+ *   npx tsx bench/serve/run.ts [--principles 2000] [--states 200] [--k 5] [--variant fp32|int8] [--whole 60] [--thread inline|worker]
+ *
+ * `--thread` is where the model runs: `inline` (default), in the serving thread, as `internalize mcp`
+ * runs it; `worker`, a thread of its own, as the editor runs it.
  *
  * Three phases, each reported apart:
  * - session stream (the product's case): both segment caches are emptied when a session starts, so
@@ -27,15 +30,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, insert, search } from '@orama/orama';
-import { runCli } from '../../src/cli/main.js';
 import { createEmbedder } from '../../src/core/embedding/resolve.js';
 import { arenaKernel } from '../../src/core/injection/exactDot.js';
 import { DEFAULT_INJECTION_OPTIONS } from '../../src/core/injection/options.js';
 import { selectBatch } from '../../src/core/injection/select.js';
-import type { Principle } from '../../src/core/principle.js';
-import { buildState, SegmentCache, servePrinciples, stateVector, warmPool, type ServeState, type StateEmbedding } from '../../src/core/serving/index.js';
+import { buildState, DEFAULT_SEGMENT_POLICY, SegmentCache, servePrinciples, stateVector, warmPool, type ServeState, type StateEmbedding } from '../../src/core/serving/index.js';
 import { openStore } from '../../src/core/store/index.js';
-import { serveStateAt } from './sessions.js';
+import { cpuMs, percentile, ROOT, sessionStream, syntheticPool, type Call } from './setup.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,70 +45,10 @@ function arg(name: string, fallback: number): number {
   return v;
 }
 
-const ROOT = join(__dirname, '..', '..');
-const FIXTURES = ['claude-code', 'codex', 'swe-agent', 'openhands', 'gemini-cli', 'cline', 'aider', 'atif'].map((f) => join(ROOT, 'test', 'fixtures', f));
-
-// A pool of 2,000 distinct principles in the shape curation produces ("When [situation], [strategy]."):
-// every situation crossed with every strategy, so texts vary the way a large real pool's do.
-const SITUATIONS = [
-  'a test fails after an edit', 'a shell command is not found', 'a build fails on a type error', 'a dependency install fails',
-  'the linter reports errors', 'a migration fails halfway', 'a file is larger than the context', 'the task is ambiguous',
-  'a command hangs without output', 'a network request times out', 'a merge conflict appears', 'an import cannot be resolved',
-  'a Python script raises a SyntaxError', 'the same error repeats after a fix', 'a deploy fails on the remote host', 'a test is flaky',
-  'you are about to delete files', 'you are about to force-push', 'the working tree has uncommitted changes', 'the API returns 401',
-  'a Rust build fails on borrow errors', 'a Go module is missing', 'the database schema changed', 'a config file is not valid JSON',
-  'memory runs out during a run', 'the output is truncated', 'a regex does not match', 'a date parses in the wrong zone',
-  'a Docker image fails to build', 'a CI job passes locally but fails remotely', 'the user reports a regression', 'a refactor touches many files',
-  'a function has no tests', 'the docs disagree with the code', 'a path works on Linux but not Windows', 'environment variables are missing',
-  'the server port is already in use', 'a package version conflicts', 'a permission is denied', 'the task is nearly done',
-];
-const STRATEGIES = [
-  'read the full error message before changing code', 'reproduce it with the smallest command first', 'check the versions that are installed',
-  'search the repository for the symbol before editing', 'run only the failing test to iterate quickly', 'make a backup before continuing',
-  'ask the user before doing anything irreversible', 'read the relevant file instead of guessing its contents', 'keep the change minimal and re-run the checks',
-  'look at the last successful commit for what changed', 'pipe long output through tail to keep the context small', 'check the logs of the failing service',
-  'write a failing test that captures the problem', 'compare against the documented behaviour', 'undo the last change if it made things worse',
-  'list the directory to confirm the path exists', 'verify the fix with the original reproduction', 'prefer the project’s own scripts over ad-hoc commands',
-  'state the assumption you are making', 'stop and summarize what is known before trying again', 'check for an existing helper before writing a new one',
-  'run the formatter before committing', 'pin the version that is known to work', 'read the test to learn the expected behaviour',
-  'retry once with a longer timeout, then investigate', 'check the environment the command runs in', 'look for the same pattern elsewhere in the code',
-  'split the change into smaller steps', 'confirm the branch and remote before pushing', 'consult the changelog of the dependency',
-  'validate the input file before processing it', 'print the intermediate values to locate the fault', 'check the permissions of the file and its folder',
-  'search the issue tracker for the error text', 'revert to a clean state before retrying', 'keep the user informed of what you changed',
-  'check both the code and its configuration', 'read the stack trace from the bottom frame up', 'run the whole test suite before finishing',
-  'note what was tried so it is not repeated', 'prefer an explicit error over a silent fallback', 'check free disk space and memory',
-  'use the dry-run flag first', 'confirm the change with a second independent check', 'check whether the file is generated before editing it',
-  'read the README for the supported way to do it', 'open the failing line in context before editing', 'check the encoding of the file',
-  'verify the credentials without printing them', 'compare the failing and the passing environment',
-];
-
-function pool(n: number): Principle[] {
-  const out: Principle[] = [];
-  for (let i = 0; out.length < n; i++) {
-    const situation = SITUATIONS[i % SITUATIONS.length] ?? '';
-    const strategy = STRATEGIES[Math.floor(i / SITUATIONS.length) % STRATEGIES.length] ?? '';
-    const round = Math.floor(i / (SITUATIONS.length * STRATEGIES.length));
-    const text = `When ${situation}, ${strategy}${round > 0 ? ` (variant ${String(round)})` : ''}.`;
-    out.push({ id: `P${String(out.length + 1)}`, text, when: situation, scope: 'global', granularity: 'principle', status: 'accepted', origin: 'manual', evidence: [], helpful: 0, harmful: 0, createdIteration: 0, updatedIteration: 0 });
-  }
-  return out;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
-
 function summary(name: string, ms: number[]): string {
   const sorted = [...ms].sort((a, b) => a - b);
   const mean = ms.reduce((s, v) => s + v, 0) / Math.max(1, ms.length);
   return `${name.padEnd(44)} p50 ${percentile(sorted, 50).toFixed(2).padStart(7)} ms   p95 ${percentile(sorted, 95).toFixed(2).padStart(7)} ms   mean ${mean.toFixed(2).padStart(7)} ms   max ${percentile(sorted, 100).toFixed(2).padStart(7)} ms`;
-}
-
-interface Call {
-  readonly state: ServeState;
-  /** The first call of its session: the segment caches are emptied before it. */
-  readonly first: boolean;
 }
 
 async function main(): Promise<void> {
@@ -117,33 +58,21 @@ async function main(): Promise<void> {
   const wholeCalls = process.argv.includes('--whole') ? Number(process.argv[process.argv.indexOf('--whole') + 1]) : 60;
   const variantArg = process.argv.includes('--variant') ? process.argv[process.argv.indexOf('--variant') + 1] : undefined;
   if (variantArg !== undefined && variantArg !== 'fp32' && variantArg !== 'int8') throw new Error('--variant must be fp32 or int8');
+  const thread = process.argv.includes('--thread') ? process.argv[process.argv.indexOf('--thread') + 1] : 'inline';
+  if (thread !== 'inline' && thread !== 'worker') throw new Error('--thread must be inline or worker');
   const budget = DEFAULT_INJECTION_OPTIONS.stateTokenBudget;
   const dir = mkdtempSync(join(tmpdir(), 'internalize-bench-serve-'));
   const store = openStore(join(dir, 'bench.db'));
   try {
-    const io = { out: (): void => undefined, err: (): void => undefined, env: { HOME: dir }, cwd: dir };
-    await runCli(['import', '--db', store.path, ...FIXTURES], io);
-    // Sessions in capture order; within each, its states in step order.
-    const sessions: Call[][] = [];
-    for (const summaryRow of store.trajectories.list({})) {
-      const t = store.trajectories.get(summaryRow.id);
-      if (t === undefined || t.steps.length === 0) continue;
-      sessions.push(Array.from({ length: t.steps.length }, (_, i) => ({ state: serveStateAt(t, i + 1, 6), first: i === 0 })));
-    }
-    const distinct = sessions.reduce((m, s) => m + s.length, 0);
-    if (distinct === 0) throw new Error('no decision states: the fixtures gave no trajectories');
-    // The fixtures hold fewer states than a stable p95 wants: whole sessions are asked again, each
-    // time as a new session (caches emptied), so a repeat is never warmer than the first time.
-    const stream: Call[] = [];
-    for (let i = 0; stream.length < wanted; i++) stream.push(...(sessions[i % sessions.length] ?? []));
-    const principles = pool(n);
+    const { stream, distinct, sessions } = await sessionStream(store, dir, wanted);
+    const principles = syntheticPool(n);
     store.transaction(() => {
       for (const p of principles) store.principles.save(p);
     });
 
-    const embedder = await createEmbedder({ cacheDir: join(ROOT, '.cache', 'models'), env: process.env, ...(variantArg === undefined ? {} : { variant: variantArg }) });
+    const embedder = await createEmbedder({ cacheDir: join(ROOT, '.cache', 'models'), env: process.env, thread, ...(variantArg === undefined ? {} : { variant: variantArg }) });
     if (embedder.kind !== 'onnx') console.log(`WARNING: not the ONNX embedder (${embedder.description}); run bash scripts/setup-embedder.sh first.`);
-    console.log(`${String(stream.length)} calls in session order over ${String(distinct)} distinct decision states of ${String(sessions.length)} fixture runs; pool ${String(n)} principles; k ${String(k)}; state budget ${String(budget)} tokens; embedder ${embedder.description}`);
+    console.log(`${String(stream.length)} calls in session order over ${String(distinct)} distinct decision states of ${String(sessions)} fixture runs; pool ${String(n)} principles; k ${String(k)}; state budget ${String(budget)} tokens; embedder ${embedder.description}, ${thread === 'inline' ? 'in the serving thread' : 'in a worker thread'}; segment cap ${String(DEFAULT_SEGMENT_POLICY.modelTokens ?? 'none')} model tokens`);
     try {
       let t0 = performance.now();
       const warm = await warmPool(store, embedder);
@@ -175,13 +104,6 @@ async function main(): Promise<void> {
         const [row] = await selectBatch({ states: vector, rows: 1, principles: warm.vectors, n: warm.principles.length, dim: embedder.dim, config: { k, scoreFloor: DEFAULT_INJECTION_OPTIONS.scoreFloor, mmrLambda: DEFAULT_INJECTION_OPTIONS.mmrLambda }, kernel: arenaKernel(warm.arena), arena: warm.arena, blockRows: 1 });
         return row?.picks.map((p) => p.index) ?? [];
       };
-      // CPU time of the whole process (the embedder's thread included) per call: on a shared machine
-      // wall time mostly measures the wait for a core, CPU time what the call itself costs.
-      const cpuMs = (): number => {
-        const u = process.cpuUsage();
-        return (u.user + u.system) / 1000;
-      };
-
       // Warm-up: JIT, the redactor's rules, the embedder's first batches.
       for (const c of stream.slice(0, 20)) {
         await oursCall(c.state, 'segments');

@@ -77,7 +77,8 @@ export const mcpCommand: Command = {
     // keep cosine >= 0.995 to fp32's and the labelled set's recall@5 is 0.767 against 0.759
     // (bench/serve/RESULTS.md). INTERNALIZE_EMBEDDING_VARIANT=fp32 keeps fp32.
     const variant = io.env.INTERNALIZE_EMBEDDING_VARIANT === 'fp32' ? 'fp32' : 'int8';
-    const server = createServer({ dbPath, resolveEmbedder: () => createEmbedder({ env: io.env, variant }), log });
+    // This process only serves, so the model runs in its thread: no hand-off to a worker and back per call.
+    const server = createServer({ dbPath, resolveEmbedder: () => createEmbedder({ env: io.env, variant, thread: 'inline' }), log });
     const transport = new StdioServerTransport();
     const closed = new Promise<void>((resolve) => {
       // The agent ends the session by closing our stdin; the transport does not notice on its own.

@@ -63,7 +63,8 @@ export function withStoreCache(store: { readonly db: Database }, embedder: TextE
     id: embedder.id,
     dim: embedder.dim,
     description: embedder.description,
-    embed: (texts, signal) => embedCached(store, embedder, texts, signal),
+    // The store keys vectors by text alone, so a call that cuts its texts to a token cap goes past it.
+    embed: (texts, signal, options) => (options?.maxTokens === undefined ? embedCached(store, embedder, texts, signal) : embedder.embed(texts, signal, options)),
     dispose: () => embedder.dispose(),
   };
 }

@@ -4,6 +4,17 @@
  * same text gets the same vector wherever it is asked for.
  */
 
+/** How a call wants its texts embedded. */
+export interface EmbedOptions {
+  /**
+   * Each text is cut to at most this many of the model's own tokens, special tokens included, from the
+   * middle (its start and its end kept): a model's cost grows with its real tokens, which a character
+   * count cannot bound (dense JSON or code runs near one token per two characters). An embedder without
+   * a token window (the lexical one) ignores it.
+   */
+  readonly maxTokens?: number;
+}
+
 export interface TextEmbedder {
   /**
    * Stable identity of the vectors this embedder produces: part of every cache key, so a changed
@@ -19,7 +30,7 @@ export interface TextEmbedder {
    * L2-normalized embeddings of `texts`, row-major: row i is `[i * dim, (i + 1) * dim)`.
    * Texts longer than the model's window are truncated by the embedder, never rejected.
    */
-  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array>;
+  embed(texts: readonly string[], signal?: AbortSignal, options?: EmbedOptions): Promise<Float32Array>;
   /** Frees threads and sessions; the embedder is unusable afterwards. */
   dispose(): Promise<void>;
 }

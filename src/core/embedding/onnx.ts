@@ -102,7 +102,7 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
   worker.unref();
 
   let nextId = 0;
-  const request = (texts: readonly string[]): Promise<Float32Array> =>
+  const request = (texts: readonly string[], maxTokens: number | undefined): Promise<Float32Array> =>
     new Promise<Float32Array>((resolve, reject) => {
       if (dead !== undefined) {
         reject(dead);
@@ -111,7 +111,7 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
       const id = nextId++;
       pending.set(id, { resolve, reject });
       worker.ref();
-      worker.postMessage({ type: 'embed', id, texts } satisfies ToWorker);
+      worker.postMessage({ type: 'embed', id, texts, ...(maxTokens === undefined ? {} : { maxTokens }) } satisfies ToWorker);
     }).finally(() => {
       if (pending.size === 0) worker.unref();
     });
@@ -121,11 +121,11 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
     dim: info.dim,
     description: info.description,
     info,
-    async embed(texts, signal) {
+    async embed(texts, signal, options) {
       const out = new Float32Array(texts.length * info.dim);
       for (let start = 0; start < texts.length; start += CHUNK) {
         signal?.throwIfAborted();
-        out.set(await request(texts.slice(start, start + CHUNK)), start * info.dim);
+        out.set(await request(texts.slice(start, start + CHUNK), options?.maxTokens), start * info.dim);
       }
       signal?.throwIfAborted();
       return out;

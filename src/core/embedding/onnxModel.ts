@@ -37,6 +37,14 @@ const FILES: Record<EmbedderVariant, readonly string[]> = {
  * model's window is always filled before the cut matters. */
 const CHARS_PER_TOKEN_BOUND = 32;
 
+/**
+ * A batch stops growing once padding would make it cost more than this share above its real tokens, and
+ * by more than PAD_ROWS_TOKENS tokens: a pass costs about its padded tokens, while each separate pass adds
+ * a fixed cost of its own that a few padded tokens are cheaper than.
+ */
+const PAD_SLACK = 1.25;
+const PAD_ROWS_TOKENS = 16;
+
 const manifestSchema = z.object({
   model: z.string().optional(),
   dim: z.number().int().positive().optional(),
@@ -243,8 +251,12 @@ export class OnnxModel {
     return this.tokenizer.encode(text).ids.length;
   }
 
-  /** Token ids of one text, cut to the model's window with the closing special token kept. */
-  tokenize(text: string): number[] {
+  /**
+   * Token ids of one text, cut to the model's window with the closing special token kept. With
+   * `maxTokens` below the window the cut is from the middle: the first and the last tokens stay, as a
+   * shortened command output keeps its command and its verdict.
+   */
+  tokenize(text: string, maxTokens?: number): number[] {
     let cut = text;
     if (cut.length > this.maxChars) {
       // Never split a surrogate pair: half an emoji would tokenize as garbage.
@@ -252,24 +264,42 @@ export class OnnxModel {
       cut = cut.slice(0, end);
     }
     const ids = this.tokenizer.encode(cut).ids;
-    if (ids.length <= this.info.maxLength) return ids;
+    const cap = maxTokens === undefined ? this.info.maxLength : Math.max(3, Math.min(this.info.maxLength, Math.floor(maxTokens)));
+    if (ids.length <= cap) return ids;
     const last = ids[ids.length - 1];
-    const head = ids.slice(0, this.info.maxLength - 1);
-    head.push(last !== undefined && last === this.sep ? last : (this.sep ?? last ?? 0));
-    return head;
+    const close = last !== undefined && last === this.sep ? last : (this.sep ?? last ?? 0);
+    if (cap === this.info.maxLength) {
+      const head = ids.slice(0, cap - 1);
+      head.push(close);
+      return head;
+    }
+    // The opening special token, then the text's start and end around the cut, then the closing one.
+    const inner = cap - 2;
+    const head = Math.ceil(inner / 2);
+    const tailEnd = last === close ? ids.length - 1 : ids.length;
+    return [...ids.slice(0, 1 + head), ...ids.slice(tailEnd - (inner - head), tailEnd), close];
   }
 
   /** Embeddings of `texts`, row-major, L2-normalized; the order of `texts` is kept whatever the batching. */
-  async embed(texts: readonly string[]): Promise<Float32Array> {
+  async embed(texts: readonly string[], maxTokens?: number): Promise<Float32Array> {
     const dim = this.info.dim;
     const out = new Float32Array(texts.length * dim);
-    const tokens = texts.map((t) => this.tokenize(t));
+    const tokens = texts.map((t) => this.tokenize(t, maxTokens));
     // Length buckets: sorted by length, each batch pads only to its own longest sequence.
     const order = tokens.map((_, i) => i).sort((a, b) => (tokens[a]?.length ?? 0) - (tokens[b]?.length ?? 0));
+    const length = (k: number): number => tokens[order[k] ?? 0]?.length ?? 0;
     let start = 0;
     while (start < order.length) {
       let end = start + 1;
-      while (end < order.length && end - start < this.batchSize && (end - start + 1) * (tokens[order[end] ?? 0]?.length ?? 0) <= this.maxBatchTokens) end++;
+      let real = length(start);
+      while (end < order.length && end - start < this.batchSize && (end - start + 1) * length(end) <= this.maxBatchTokens) {
+        // A batch runs as long as its longest row times its rows; a much longer row is cheaper on its own than
+        // padding every shorter one up to it (a short task and a long step in one call, say).
+        const padded = (end - start + 1) * length(end);
+        if (padded > PAD_SLACK * (real + length(end)) && padded - (real + length(end)) > PAD_ROWS_TOKENS) break;
+        real += length(end);
+        end++;
+      }
       const batch = order.slice(start, end);
       const vectors = await this.run(batch.map((i) => tokens[i] ?? []));
       batch.forEach((row, k) => {

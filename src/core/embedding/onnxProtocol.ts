@@ -32,7 +32,7 @@ export interface OnnxModelInfo {
 /** workerData's role tag, so a bundle that holds other thread entry points knows this one is meant. */
 export const EMBEDDER_ROLE = 'internalize-onnx-embedder';
 
-export type ToWorker = { readonly type: 'embed'; readonly id: number; readonly texts: readonly string[] } | { readonly type: 'dispose' };
+export type ToWorker = { readonly type: 'embed'; readonly id: number; readonly texts: readonly string[]; readonly maxTokens?: number } | { readonly type: 'dispose' };
 
 export type FromWorker =
   | { readonly type: 'ready'; readonly info: OnnxModelInfo }

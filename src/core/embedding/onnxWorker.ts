@@ -39,7 +39,7 @@ async function serve(job: EmbedderJob): Promise<void> {
         return;
       }
       try {
-        const data = await loaded.embed(message.texts);
+        const data = await loaded.embed(message.texts, message.maxTokens);
         send({ type: 'vectors', id: message.id, data }, [data.buffer as ArrayBuffer]);
       } catch (error) {
         send({ type: 'error', id: message.id, message: error instanceof Error ? error.message : String(error) });

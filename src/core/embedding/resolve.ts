@@ -26,6 +26,12 @@ export interface EmbedderSettings {
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly workerScript?: string;
+  /**
+   * Where the model runs: `worker` (default), a thread of its own, so the caller's thread never blocks
+   * (the editor's extension host); `inline`, the calling thread, for a process that only serves
+   * (`internalize mcp`), which saves the hand-off to the thread and back on every call (onnxInline.ts).
+   */
+  readonly thread?: 'worker' | 'inline';
 }
 
 export type ResolvedEmbedder = TextEmbedder &
@@ -50,7 +56,11 @@ export async function createEmbedder(settings: EmbedderSettings = {}): Promise<R
   const threads = settings.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : defaultThreads());
   const dir = custom === '' ? builtinModelDir(cacheDir) : custom;
   try {
-    const onnx = await createOnnxEmbedder({ dir, variant, threads, ...(settings.workerScript === undefined ? {} : { workerScript: settings.workerScript }) });
+    const onnx =
+      settings.thread === 'inline'
+        ? // Imported only here: a worker-thread caller (the extension host) must never load onnxruntime-node itself.
+          await (await import('./onnxInline.js')).createInlineOnnxEmbedder({ dir, variant, threads })
+        : await createOnnxEmbedder({ dir, variant, threads, ...(settings.workerScript === undefined ? {} : { workerScript: settings.workerScript }) });
     return Object.assign(onnx, { kind: 'onnx' as const });
   } catch (error) {
     const failure: LoadFailure = error instanceof EmbedderLoadError ? error.kind : 'worker';

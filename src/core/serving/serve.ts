@@ -20,7 +20,7 @@ import { ServeCallRepository } from '../store/serveCalls.js';
 import { warmPool } from './pool.js';
 import { buildState } from './state.js';
 import { stateVector } from './stateVector.js';
-import { ServingError, type ServedPrinciple, type ServeInput, type ServeResult } from './types.js';
+import { ServingError, type ServedPrinciple, type ServeInput, type ServePart, type ServeResult } from './types.js';
 
 /** Principles a call may ask for: the paper's selector returns 3–8. */
 export const MAX_K = 8;
@@ -90,10 +90,19 @@ function trackRecords(input: ServeInput, ids: readonly string[]): Map<string, { 
 /** The principles for one decision state; see the module comment. */
 export async function servePrinciples(input: ServeInput): Promise<ServeResult> {
   const k = clampK(input.k);
+  let mark = performance.now();
+  const lap = (part: ServePart): void => {
+    if (input.trace === undefined) return;
+    const now = performance.now();
+    input.trace(part, now - mark);
+    mark = now;
+  };
   const budget = input.stateTokenBudget ?? DEFAULT_INJECTION_OPTIONS.stateTokenBudget;
   const state = buildState(input.state, budget, input.workspace);
+  lap('state');
   const { embedder, store } = input;
   const pool = await warmPool(store, embedder, input.signal);
+  lap('pool');
   const internalized = input.targetModel === undefined ? new Set<string>() : internalizedIds(store, input.targetModel);
   const n = pool.principles.length;
 
@@ -106,11 +115,13 @@ export async function servePrinciples(input: ServeInput): Promise<ServeResult> {
       else if (!scopeAllows(p, state.facts, pool.evidenceWorkspaces)) mask[i] = BLOCKED_SCOPE;
       else mask[i] = ALLOWED;
     });
+    lap('masks');
     const embedded = await stateVector({
       embedder, trajectory: state.trajectory, wholeText: state.text, signal: input.signal,
       ...(input.stateEmbedding === undefined ? {} : { mode: input.stateEmbedding }),
       ...(input.segmentCache === undefined ? {} : { cache: input.segmentCache }),
     });
+    lap('embed');
     const [row] = await selectBatch({
       states: embedded.vector, rows: 1, principles: pool.vectors, n, dim: embedder.dim,
       maskFor: () => mask,
@@ -121,9 +132,11 @@ export async function servePrinciples(input: ServeInput): Promise<ServeResult> {
       blockRows: 1,
       signal: input.signal,
     });
+    lap('select');
     for (const b of row?.blocked ?? []) if (b.cause === 'internalized') leftOut.push(pool.principles[b.index]?.id ?? '');
     const picks = row?.picks ?? [];
     const records = trackRecords(input, picks.map((p) => pool.principles[p.index]?.id ?? ''));
+    lap('records');
     const ranked = breakTies(
       picks.map((pick) => {
         const principle = pool.principles[pick.index];
@@ -133,6 +146,7 @@ export async function servePrinciples(input: ServeInput): Promise<ServeResult> {
       }),
     );
     const texts = await redactServed(ranked.flatMap(({ principle }) => [principle.text, principle.when]), input.redact);
+    lap('redact served');
     served = ranked.map(({ pick, principle, record }, i) => ({
       id: principle.id,
       text: texts[2 * i] ?? '',
@@ -146,6 +160,7 @@ export async function servePrinciples(input: ServeInput): Promise<ServeResult> {
 
   const redact = input.redact ?? (await defaultRedactor());
   const logged = await redact(state.text);
+  lap('redact state');
   const callId = randomUUID();
   new ServeCallRepository(store.db).insert({
     id: callId,
@@ -159,6 +174,7 @@ export async function servePrinciples(input: ServeInput): Promise<ServeResult> {
     embedderId: embedder.id,
     results: served.map((p) => ({ id: p.id, score: p.score })),
   });
+  lap('log');
 
   const message =
     n === 0

@@ -30,10 +30,19 @@ export interface SegmentPolicy {
   readonly taskWeight: number;
   /** Each step older than the newest weighs this much of the next newer one. */
   readonly decay: number;
+  /**
+   * The most of the embedder's own tokens any segment may take (EmbedOptions.maxTokens): the character
+   * caps above let dense JSON or code through at twice the tokens of prose, and a pass costs its tokens.
+   */
+  readonly modelTokens?: number;
 }
 
-/** Chosen on the labelled retrieval set and the latency benchmark; bench/serve/RESULTS.md has the grid. */
-export const DEFAULT_SEGMENT_POLICY: SegmentPolicy = { taskTokens: 128, stepTokens: 64, steps: 6, taskWeight: 1, decay: 0.6 };
+/**
+ * Chosen on the labelled retrieval set and the latency benchmark; bench/serve/RESULTS.md has the grid.
+ * The 64-model-token cap bounds a warm call's one pass (steps of code or JSON reached 165 tokens) and kept
+ * recall@5 where it was (0.767 int8, 0.759 fp32); 48 lost 0.03.
+ */
+export const DEFAULT_SEGMENT_POLICY: SegmentPolicy = { taskTokens: 128, stepTokens: 64, steps: 6, taskWeight: 1, decay: 0.6, modelTokens: 64 };
 
 export interface Segment {
   readonly text: string;
@@ -75,8 +84,8 @@ export class SegmentCache {
 
   constructor(readonly capacity = 4096) {}
 
-  static key(embedderId: string, text: string): string {
-    return `${embedderId}\u0000${createHash('sha1').update(text, 'utf8').digest('base64')}`;
+  static key(embedderId: string, text: string, maxTokens?: number): string {
+    return `${embedderId}\u0000${String(maxTokens ?? '')}\u0000${createHash('sha1').update(text, 'utf8').digest('base64')}`;
   }
 
   get(key: string): Float32Array | undefined {
@@ -122,15 +131,17 @@ export interface StateVector {
 }
 
 /** The L2-normalized weighted mean of the segments' vectors; misses are embedded in one batch. */
-export async function embedSegments(embedder: TextEmbedder, segments: readonly Segment[], cache: SegmentCache, signal?: AbortSignal): Promise<{ vector: Float32Array; embedded: number }> {
+export async function embedSegments(
+  embedder: TextEmbedder, segments: readonly Segment[], cache: SegmentCache, signal?: AbortSignal, maxTokens?: number,
+): Promise<{ vector: Float32Array; embedded: number }> {
   const { dim } = embedder;
-  const keys = segments.map((s) => SegmentCache.key(embedder.id, s.text));
+  const keys = segments.map((s) => SegmentCache.key(embedder.id, s.text, maxTokens));
   const found = keys.map((k) => cache.get(k));
   const missing = [...new Set(keys.filter((_, i) => found[i] === undefined))];
   const fresh = new Map<string, Float32Array>();
   if (missing.length > 0) {
     const texts = missing.map((k) => segments[keys.indexOf(k)]?.text ?? '');
-    const vectors = await embedder.embed(texts, signal);
+    const vectors = await embedder.embed(texts, signal, maxTokens === undefined ? undefined : { maxTokens });
     if (vectors.length !== missing.length * dim) throw new RangeError(`The embedder returned ${String(vectors.length)} numbers for ${String(missing.length)} segments; expected ${String(missing.length * dim)}.`);
     missing.forEach((k, i) => {
       const v = vectors.slice(i * dim, (i + 1) * dim);
@@ -169,6 +180,6 @@ export async function stateVector(
     if (vector.length !== embedder.dim) throw new RangeError(`The embedder returned ${String(vector.length)} numbers for one state; expected ${String(embedder.dim)}.`);
     return { vector, embedded: 1, segments: 1, cut: false };
   }
-  const { vector, embedded } = await embedSegments(embedder, segments, input.cache ?? sharedSegmentCache, input.signal);
+  const { vector, embedded } = await embedSegments(embedder, segments, input.cache ?? sharedSegmentCache, input.signal, (input.policy ?? DEFAULT_SEGMENT_POLICY).modelTokens);
   return { vector, embedded, segments: segments.length, cut };
 }

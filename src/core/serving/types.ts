@@ -51,8 +51,13 @@ export interface ServeInput {
   readonly stateEmbedding?: StateEmbedding;
   /** Where segment vectors are kept between calls; the process's shared cache when absent. */
   readonly segmentCache?: SegmentCache;
+  /** Told how long each part of the call took, in order (the latency benchmark's profile). */
+  readonly trace?: (part: ServePart, ms: number) => void;
   readonly signal?: AbortSignal;
 }
+
+/** The parts of a call, in the order they run. */
+export type ServePart = 'state' | 'pool' | 'masks' | 'embed' | 'select' | 'records' | 'redact served' | 'redact state' | 'log';
 
 export interface ServedPrinciple {
   readonly id: string;
