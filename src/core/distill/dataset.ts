@@ -2,7 +2,8 @@
  * The dataset of a round on the user's own data: for each assistant step of the chosen trajectories,
  * the decision state as the model reads it (truncated to its context), the student view without
  * principles and, for the teacher, the block the injection planner chose for that step. The target
- * is the recorded action (off-policy on the user's successful runs, the paper's stable choice).
+ * is the recorded action (off-policy on the user's successful runs, the paper's stable choice); a
+ * round may replace it by kept teacher samples (targets.ts), and `meta.target` says which it is.
  *
  * Records are in the trainer's format (trainer/internalize_trainer/data.py): `messages` is the
  * student view, `blocks` maps an observation's message index to the block appended to it in the
@@ -50,6 +51,21 @@ export class DatasetError extends Error {
   }
 }
 
+/** Where a record's target came from: the agent's recorded step, or a kept teacher sample (src/core/distill/targets.ts). */
+export type TargetSource =
+  | { readonly source: 'recorded' }
+  | {
+      readonly source: 'teacher-sample';
+      /** Which of the state's k samples. */
+      readonly sample: number;
+      readonly filter: 'divergence' | 'judge';
+      /** The divergence filter's measures, nats per token: the teacher's NLL with the block, the base model's without it, their difference. */
+      readonly teacherNll?: number;
+      readonly studentNll?: number;
+      readonly margin?: number;
+      readonly judge?: { readonly model: string; readonly verdict: 'kept'; readonly reason: string };
+    };
+
 export interface RecordMeta {
   readonly trajectoryId: string;
   readonly sessionId: string;
@@ -59,6 +75,8 @@ export interface RecordMeta {
   readonly split: 'train' | 'heldout';
   /** Earlier steps left out or a message cut from the middle, to fit the model's context. */
   readonly truncated: boolean;
+  /** Absent in datasets written before targets had a source: those are recorded actions. */
+  readonly target?: TargetSource;
 }
 
 /** One target turn in the trainer's record format. */
@@ -331,7 +349,7 @@ function recordsOf(trajectory: Trajectory, plan: InjectionPlan, split: 'train' |
       messages: window.messages,
       blocks,
       targets: [window.messages.length - 1],
-      meta: { trajectoryId: trajectory.id, sessionId: trajectory.sessionId, stepIndex: step.index, principles, split, truncated: window.truncated },
+      meta: { trajectoryId: trajectory.id, sessionId: trajectory.sessionId, stepIndex: step.index, principles, split, truncated: window.truncated, target: { source: 'recorded' } },
     });
   });
 }
@@ -416,6 +434,20 @@ const recordSchema = z.object({
     principles: z.array(z.string()),
     split: z.enum(['train', 'heldout']),
     truncated: z.boolean(),
+    target: z
+      .discriminatedUnion('source', [
+        z.object({ source: z.literal('recorded') }),
+        z.object({
+          source: z.literal('teacher-sample'),
+          sample: z.number().int().nonnegative(),
+          filter: z.enum(['divergence', 'judge']),
+          teacherNll: z.number().optional(),
+          studentNll: z.number().optional(),
+          margin: z.number().optional(),
+          judge: z.object({ model: z.string(), verdict: z.literal('kept'), reason: z.string() }).optional(),
+        }),
+      ])
+      .optional(),
   }),
 });
 

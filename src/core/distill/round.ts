@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { embedCached } from '../embedding/cache.js';
 import type { TextEmbedder } from '../embedding/embedder.js';
@@ -19,8 +19,10 @@ import type { IterationRecord, Store } from '../store/index.js';
 import { evidenceWorkspaces, internalizedIds, iterationModel } from '../store/injection.js';
 import { TRAJECTORY_SOURCES } from '../trajectory.js';
 import { continualStep, type ContinualOptions } from './continual.js';
-import { buildDataset, describeSelection, exportDataset, selectTrajectories, trainablePool, writeJsonl, type Dataset, type DatasetStats, type TrajectorySelection } from './dataset.js';
+import { buildDataset, describeSelection, exportDataset, readJsonl, selectTrajectories, trainablePool, writeJsonl, type Dataset, type DatasetStats, type TrajectorySelection } from './dataset.js';
 import { acquireRoundLock, type HeldLock } from './roundLock.js';
+import { judgeScores, type JudgeScore, type LlmJudge } from './judge.js';
+import { DEFAULT_SAMPLE_OPTIONS, describeRejections, teacherSampleRecords, workerSampleConfig, type SampleOptions, type TargetStats } from './targets.js';
 import { WorkerClient, WorkerError, type RoundScoreResult, type WorkerEvent, type WorkerOptions } from './worker.js';
 
 export type Regime = 'off-policy' | 'on-policy' | 'sft';
@@ -56,6 +58,17 @@ export interface RoundConfig {
   readonly teacher: 'anchored' | 'previous';
   /** Train each iteration on the earlier iterations' training records too, so earlier principles are rehearsed. */
   readonly replayKept: boolean;
+  /**
+   * The training targets: `recorded` (default) is the agent's own successful step; `teacher-samples` replaces it by
+   * the teacher's own responses at that state (the base model with the block samples `samples.k`), kept by a filter.
+   */
+  readonly targets: 'recorded' | 'teacher-samples';
+  readonly samples: SampleOptions;
+  /**
+   * Held-out states the base model and the student answer for the LLM-judge score, when the round has a judge model;
+   * 0 turns the judge score off. Without a judge model there is no such score (absent, never zero).
+   */
+  readonly judgeStates: number;
 }
 
 export const BUILTIN_MODEL = 'smollm2-135m-instruct';
@@ -77,6 +90,9 @@ export const DEFAULT_ROUND_CONFIG: RoundConfig = {
   replay: true,
   teacher: 'anchored',
   replayKept: true,
+  targets: 'recorded',
+  samples: DEFAULT_SAMPLE_OPTIONS,
+  judgeStates: 12,
 };
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/u, 'must be a date like 2026-01-31');
@@ -106,6 +122,19 @@ const configSchema = z
     replay: z.boolean(),
     teacher: z.enum(['anchored', 'previous']),
     replayKept: z.boolean(),
+    targets: z.enum(['recorded', 'teacher-samples']),
+    samples: z
+      .object({
+        k: z.number().int().min(1).max(32),
+        filter: z.enum(['divergence', 'judge']),
+        temperature: z.number().positive().max(2),
+        maxNewTokens: z.number().int().min(8).max(2048),
+        minMargin: z.number().min(-10).max(10),
+        maxTeacherNll: z.number().positive().max(20),
+      })
+      .strict()
+      .partial(),
+    judgeStates: z.number().int().min(0).max(500),
   })
   .strict()
   .partial();
@@ -133,7 +162,12 @@ export function parseRoundConfig(value: unknown, where = 'round configuration'):
   if (selection.since !== undefined && selection.until !== undefined && selection.since > selection.until) {
     throw new RoundConfigError(`Invalid ${where}: selection.since (${selection.since}) is after selection.until (${selection.until}).`);
   }
-  return { ...DEFAULT_ROUND_CONFIG, ...defined, injection, selection: { ...DEFAULT_ROUND_CONFIG.selection, ...selection } };
+  const samples = { ...DEFAULT_SAMPLE_OPTIONS, ...(Object.fromEntries(Object.entries(defined.samples ?? {}).filter(([, v]) => v !== undefined)) as Partial<SampleOptions>) };
+  const out: RoundConfig = { ...DEFAULT_ROUND_CONFIG, ...defined, injection, selection: { ...DEFAULT_ROUND_CONFIG.selection, ...selection }, samples };
+  if (out.targets === 'teacher-samples' && out.regime === 'on-policy') {
+    throw new RoundConfigError(`Invalid ${where}: targets "teacher-samples" replace the recorded actions that off-policy and SFT learn; the on-policy regime samples its own actions. Choose off-policy or SFT, or the recorded targets.`);
+  }
+  return out;
 }
 
 /** What a round reports while it runs; progress, log and checkpoint events have the worker's shape (the Run Dashboard reads them). */
@@ -145,7 +179,7 @@ export type RoundEvent =
   | { readonly event: 'done'; readonly iteration: number; readonly record: IterationRecord }
   | { readonly event: 'failed'; readonly iteration: number; readonly status: 'failed' | 'cancelled'; readonly reason: string; readonly logTail: readonly string[]; readonly checkpoint?: string };
 
-export type RoundPhase = 'continual' | 'snapshot' | 'dataset' | 'worker' | 'general' | 'train' | 'score' | 'save';
+export type RoundPhase = 'continual' | 'snapshot' | 'dataset' | 'worker' | 'general' | 'sample' | 'train' | 'score' | 'judge' | 'save';
 
 /** What a round needs from its host (the extension's context or the CLI's options). */
 export interface RoundEnvironment {
@@ -166,6 +200,11 @@ export interface RoundEnvironment {
   readonly signal?: AbortSignal;
   /** Tests and hosts may start the worker their own way. */
   readonly startWorker?: (options: WorkerOptions) => WorkerClient;
+  /**
+   * The LLM judge (a configured model behind redaction, see judge.ts): grades teacher samples with the judge filter, and
+   * gives the LLM-judge score per principle beside the divergence score. Absent: no judge score, and the judge filter is refused.
+   */
+  readonly judge?: LlmJudge;
 }
 
 /** The dataset files of an iteration, under its folder. */
@@ -293,6 +332,9 @@ interface RoundState {
 /** Runs one new iteration on the user's data; resolves with its final record (done, collapsed, failed or cancelled). */
 export async function runRound(env: RoundEnvironment, config: RoundConfig): Promise<IterationRecord> {
   const { store } = env;
+  if (config.targets === 'teacher-samples' && config.samples.filter === 'judge' && env.judge === undefined) {
+    throw new RoundConfigError('Teacher samples with the judge filter need a language model to judge them: configure one (a model for Summarize, or --judge-url and --judge-model on the command line), or choose the divergence filter.');
+  }
   mkdirSync(env.runsDir, { recursive: true });
   const number = (store.iterations.latest()?.number ?? 0) + 1;
   const lock = acquireRoundLock(lockPath(store, env.runsDir), number);
@@ -324,6 +366,8 @@ export async function runRound(env: RoundEnvironment, config: RoundConfig): Prom
       ...(start.from === undefined ? {} : { startIteration: start.from }),
       snapshot: number,
       selection: describeSelection(config.selection),
+      targets: config.targets === 'recorded' ? 'recorded' : `teacher-samples (${config.samples.filter})`,
+      ...(env.judge === undefined ? {} : { judge: env.judge.model }),
       round: config,
       outDir,
     };
@@ -345,7 +389,7 @@ export async function runRound(env: RoundEnvironment, config: RoundConfig): Prom
       });
       return await trainAndScore(env, state, undefined);
     } catch (error) {
-      return fail(env, state, error);
+      return recordFailure(env, state, error);
     }
   } finally {
     lock.release();
@@ -378,7 +422,7 @@ export async function resumeRound(env: RoundEnvironment, number: number): Promis
     try {
       return await trainAndScore(env, state, checkpoint);
     } catch (error) {
-      return fail(env, state, error);
+      return recordFailure(env, state, error);
     }
   } finally {
     lock.release();
@@ -397,7 +441,7 @@ export async function runRounds(env: RoundEnvironment, config: RoundConfig, iter
 }
 
 /** A lock taken over from a process that ended: its iteration is no longer running, whatever its record says. */
-function markStale(store: Store, lock: HeldLock): void {
+export function markStale(store: Store, lock: HeldLock): void {
   const stale = lock.staleIteration === undefined ? undefined : store.iterations.get(lock.staleIteration);
   if (stale?.status !== 'running') return;
   store.iterations.save({ ...stale, status: 'failed', endedAt: new Date().toISOString(), verdict: { ...stale.verdict, error: 'The process running this round ended without finishing it (the editor or the command line was closed or killed).' } });
@@ -411,6 +455,7 @@ async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFro
     emit({ event: 'phase', iteration: number, phase: p, message });
   };
   const dataset = recordConfig.dataset as { train: string; heldout: string };
+  const teacherModel = config.teacher === 'anchored' ? config.model : String(recordConfig.startModel);
   const persistence = config.injection.mode === 'global' ? 'cumulative' : config.injection.persistence;
   const forward = (event: WorkerEvent): void => {
     if (event.event === 'progress') {
@@ -443,6 +488,24 @@ async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFro
     const general = await worker.general({ model: config.model, ...models, out_dir: join(env.runsDir, 'general', modelKey(config.model)) }, forward);
     const replay = config.replay ? general.replay : undefined;
     const retention = general.retention;
+    // A resumed iteration keeps the samples it kept before: sampling again would train on another dataset.
+    if (config.targets === 'teacher-samples' && recordConfig.targetStats === undefined) {
+      phase('sample', `sampling ${String(config.samples.k)} teacher responses per training state (${config.samples.filter} filter)`);
+      const sampled = await worker.sampleTargets({ model: teacherModel, ...models, dataset: dataset.train, persistence, config: workerSampleConfig(config.samples, config.seed), ...(config.device === 'auto' ? {} : { device: config.device }) }, forward);
+      const recorded = readJsonl(dataset.train);
+      const principles = new Map((store.snapshots.get(number)?.principles ?? []).map((p) => [p.id, p.text]));
+      const warn = (message: string): void => {
+        emit({ event: 'log', iteration: number, level: 'warning', message });
+      };
+      const { records, stats } = await teacherSampleRecords(recorded, sampled, config.samples.filter, { judge: env.judge, principles, signal: env.signal, onError: warn });
+      const samplesPath = join(dirname(dataset.train), 'train-samples.jsonl');
+      writeJsonl(samplesPath, records);
+      recordConfig.dataset = { ...(recordConfig.dataset as Record<string, unknown>), recorded: dataset.train, train: samplesPath, trainRecords: records.length };
+      recordConfig.targetStats = stats;
+      store.iterations.save({ number, status: 'running', config: recordConfig, startedAt: state.startedAt });
+      dataset.train = samplesPath;
+      emit({ event: 'log', iteration: number, level: 'info', message: `Teacher samples: ${String(stats.kept)} of ${String(stats.sampled)} kept by the ${stats.filter} filter, from ${String(stats.statesWithKept)} of ${String(stats.states)} training states (${describeRejections(stats.rejected)}).` });
+    }
 
     phase('train', `training (${config.regime}) from ${String(recordConfig.startModel)}`);
     const device = config.device === 'auto' ? {} : { device: config.device };
@@ -465,13 +528,22 @@ async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFro
     if (typeof merged !== 'string') throw new WorkerError('The worker finished training but saved no merged student; the next iteration would have nothing to start from.', 'no-merged');
 
     phase('score', 'scoring every principle on held-out states');
+    const answers = env.judge === undefined ? 0 : config.judgeStates;
     const scored = await worker.scoreRound(
-      { model: config.model, ...models, student: merged, dataset: dataset.heldout, retention, persistence, threshold: config.threshold, max_retention_increase: config.maxRetentionIncrease, ...device },
+      { model: config.model, ...models, student: merged, dataset: dataset.heldout, retention, persistence, threshold: config.threshold, max_retention_increase: config.maxRetentionIncrease, ...device, ...(answers > 0 ? { answers, answer_tokens: config.samples.maxNewTokens } : {}) },
       forward,
     );
+    let judged: Map<string, JudgeScore> | undefined;
+    if (env.judge !== undefined && answers > 0) {
+      phase('judge', `grading held-out answers for each principle with ${env.judge.model}`);
+      const principles = new Map((store.snapshots.get(number)?.principles ?? []).map((p) => [p.id, p.text]));
+      judged = await judgeScores(env.judge, scored.answers ?? [], readJsonl(dataset.heldout), principles, env.signal, (message) => {
+        emit({ event: 'log', iteration: number, level: 'warning', message });
+      });
+    }
     phase('save', 'writing the iteration');
     const collapsed = scored.collapse.collapsed;
-    const metrics = roundMetrics(distilled.metrics, scored, recordConfig);
+    const metrics = roundMetrics(distilled.metrics, scored, recordConfig, judged);
     const final: IterationRecord = {
       number,
       status: collapsed ? 'collapsed' : 'done',
@@ -484,7 +556,7 @@ async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFro
     };
     // One transaction: the iteration is done with its scores, or still running without them.
     store.transaction(() => {
-      store.scores.save(number, scoreRows(scored));
+      store.scores.save(number, scoreRows(scored, judged));
       store.iterations.save(final);
       store.runs.finish(state.runId, 'done');
     });
@@ -499,7 +571,7 @@ async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFro
 }
 
 /** A failure inside the worker's part of a round, carrying its log tail and the last checkpoint. */
-class RoundFailure extends Error {
+export class RoundFailure extends Error {
   constructor(
     override readonly cause: unknown,
     readonly logTail: readonly string[],
@@ -509,7 +581,8 @@ class RoundFailure extends Error {
   }
 }
 
-function fail(env: RoundEnvironment, state: RoundState, error: unknown): IterationRecord {
+/** Records a round that did not finish (failed, or cancelled when its signal was aborted) with its reason, log tail and checkpoint, in one transaction. */
+export function recordFailure(env: Pick<RoundEnvironment, 'store' | 'signal' | 'onEvent'>, state: Pick<RoundState, 'number' | 'recordConfig' | 'startedAt' | 'runId' | 'lastCheckpoint'>, error: unknown): IterationRecord {
   const cancelled = env.signal?.aborted === true;
   const failure = error instanceof RoundFailure ? error : undefined;
   const reason = cancelled ? 'Stopped at your request.' : errorText(failure?.cause ?? error);
@@ -531,19 +604,25 @@ function fail(env: RoundEnvironment, state: RoundState, error: unknown): Iterati
   return record;
 }
 
-function scoreRows(scored: RoundScoreResult): { principleId: string; method: 'divergence'; score?: number; internalized: boolean; detail: Record<string, unknown> }[] {
-  return scored.principles.map((p) => ({
-    principleId: p.id,
-    method: 'divergence' as const,
-    ...(p.score === null ? {} : { score: p.score }),
-    internalized: p.internalized,
-    detail: { kl_before: p.kl_before, kl_after: p.kl_after, states: p.states, tokens: p.tokens, reason: p.reason },
-  }));
+/** One row per principle: the divergence score, and beside it in `detail.judge` the LLM-judge score when a judge graded it. */
+function scoreRows(scored: RoundScoreResult, judged?: ReadonlyMap<string, JudgeScore>): { principleId: string; method: 'divergence'; score?: number; internalized: boolean; detail: Record<string, unknown> }[] {
+  return scored.principles.map((p) => {
+    const judge = judged?.get(p.id);
+    return {
+      principleId: p.id,
+      method: 'divergence' as const,
+      ...(p.score === null ? {} : { score: p.score }),
+      internalized: p.internalized,
+      detail: { kl_before: p.kl_before, kl_after: p.kl_after, states: p.states, tokens: p.tokens, reason: p.reason, ...(judge === undefined ? {} : { judge }) },
+    };
+  });
 }
 
-function roundMetrics(train: Readonly<Record<string, unknown>>, scored: RoundScoreResult, recordConfig: Readonly<Record<string, unknown>>): Record<string, unknown> {
+function roundMetrics(train: Readonly<Record<string, unknown>>, scored: RoundScoreResult, recordConfig: Readonly<Record<string, unknown>>, judged?: ReadonlyMap<string, JudgeScore>): Record<string, unknown> {
   const scores = scored.principles.flatMap((p) => (p.score === null ? [] : [p.score]));
   const dataset = recordConfig.dataset as DatasetStats | undefined;
+  const judgeScores = judged === undefined ? [] : [...judged.values()].flatMap((j) => (j.score === null ? [] : [j.score]));
+  const targets = recordConfig.targetStats as TargetStats | undefined;
   return {
     kind: 'own-data',
     principles_scored: scored.principles.length,
@@ -557,5 +636,9 @@ function roundMetrics(train: Readonly<Record<string, unknown>>, scored: RoundSco
     tokens_per_s: train.tokens_per_s,
     merged: train.merged,
     dataset: dataset === undefined ? undefined : { train: dataset.trainRecords, heldout: dataset.heldoutRecords, tokens: dataset.trainTokens, truncated: dataset.truncatedStates },
+    targets: targets === undefined ? 'recorded' : `teacher-samples (${targets.filter})`,
+    ...(targets === undefined ? {} : { samples_kept: targets.kept, samples_sampled: targets.sampled }),
+    // Absent without a judge model: no judge score is not a score of zero.
+    ...(judged === undefined ? {} : { judge_model: recordConfig.judge ?? null, mean_judge_score: judgeScores.length === 0 ? null : judgeScores.reduce((a, b) => a + b, 0) / judgeScores.length }),
   };
 }

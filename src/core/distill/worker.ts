@@ -110,8 +110,31 @@ export const roundScoreResult = z.object({
   action_nll: z.object({ base: z.number(), student: z.number(), tokens: z.number().int(), states: z.number().int() }),
   retention: z.object({ base_nll: z.number(), student_nll: z.number(), ratio: z.number().nullable() }).nullable(),
   collapse: z.object({ collapsed: z.boolean(), reasons: z.array(z.string()) }),
+  /** With `answers` > 0: greedy answers of the base and the student without principles, for an LLM judge. */
+  answers: z.array(z.object({ record: z.number().int().nonnegative(), principles: z.array(z.string()), base: z.string(), student: z.string() })).optional(),
 });
 export type RoundScoreResult = z.infer<typeof roundScoreResult>;
+
+/** One teacher sample and the divergence filter's measure of it (trainer/internalize_trainer/teacher_samples.py). */
+export const teacherSample = z.object({
+  text: z.string(),
+  tokens: z.number().int().nonnegative(),
+  teacher_nll: z.number().nullable(),
+  student_nll: z.number().nullable(),
+  margin: z.number().nullable(),
+  kept: z.boolean(),
+  reason: z.string(),
+});
+export type TeacherSample = z.infer<typeof teacherSample>;
+
+/** k teacher samples per training record, in the dataset's order, with the counts of kept and rejected ones. */
+export const sampleTargetsResult = z.object({
+  filter: z.enum(['divergence', 'none']),
+  config: z.record(z.string(), z.unknown()),
+  records: z.array(z.array(teacherSample)),
+  stats: z.object({ states: z.number().int(), sampled: z.number().int(), kept: z.number().int(), rejected: z.record(z.string(), z.number().int()), states_with_kept: z.number().int() }),
+});
+export type SampleTargetsResult = z.infer<typeof sampleTargetsResult>;
 
 /** A chat message as the worker's generate method takes it (OpenAI style; tool calls travel in content). */
 export interface ChatMessage {
@@ -248,6 +271,11 @@ export class WorkerClient {
   /** Scores a round on held-out own-data records: per-principle divergence, action NLL, retention and the guard. */
   async scoreRound(params: Readonly<Record<string, unknown>>, onEvent?: (event: WorkerEvent) => void): Promise<RoundScoreResult> {
     return roundScoreResult.parse(await this.request('score_round', params, onEvent));
+  }
+
+  /** Teacher samples for a dataset's training records: k per state from the base model with the block, measured and filtered. */
+  async sampleTargets(params: Readonly<Record<string, unknown>>, onEvent?: (event: WorkerEvent) => void): Promise<SampleTargetsResult> {
+    return sampleTargetsResult.parse(await this.request('sample_targets', params, onEvent));
   }
 
   /** The worker's process id, for the log and for tests that end it the hard way. */
