@@ -15,23 +15,26 @@ import {
   type RoundEvent,
 } from '../../core/distill/round.js';
 import { RoundBusyError } from '../../core/distill/roundLock.js';
+import type { WorkerClient, WorkerOptions } from '../../core/distill/worker.js';
 import { openStore, type IterationRecord, type Store } from '../../core/store/index.js';
 import { parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import { databasePath, type CliIo, type Command } from '../context.js';
+import { distillWorld, isWorldIteration, worldConfigFrom } from './distillWorld.js';
 
 const USAGE =
-  'internalize distill [--iterations N] [--model NAME|DIR] [--regime off-policy|on-policy|sft] [--injection stepwise|cumulative|global] [--k N] [--lora-rank N] [--epochs N] [--device auto|cpu|cuda] [--outcome success|failure|unknown|any] [--source NAME] [--workspace DIR] [--since DATE] [--until DATE] [--context-tokens N] [--auto-accept] [--dry-run] [--export-dataset FILE [--iteration N]] [--resume N] [--runs DIR] [--python PATH] [--models-dir DIR] [--db PATH]';
+  'internalize distill [--toy | --suite [--principles P2,P6]] [--lean-memory] [--iterations N] [--model NAME|DIR] [--regime off-policy|on-policy|sft] [--injection stepwise|cumulative|global] [--k N] [--lora-rank N] [--epochs N] [--device auto|cpu|cuda] [--outcome success|failure|unknown|any] [--source NAME] [--workspace DIR] [--since DATE] [--until DATE] [--context-tokens N] [--auto-accept] [--dry-run] [--export-dataset FILE [--iteration N]] [--resume N] [--runs DIR] [--python PATH] [--models-dir DIR] [--db PATH]';
 
 const SUMMARY = `Distill your accepted principles into a local model on your own trajectories, iteration after iteration: each iteration freezes the pool, builds the dataset (step-wise teacher views of your successful runs), trains from the previous student, scores every principle on held-out sessions by divergence, and lets the collapse guard decide.
   --dry-run estimates records, tokens and time without training. --export-dataset FILE writes the dataset of the last iteration run (or of --iteration N, without running) as JSONL in the trainer's record format.
   --auto-accept applies the pool operations the offline miner finds in trajectories captured since the previous iteration (without it they wait for review).
+  --toy runs the built-in toy world instead (a tiny model learns four principles of a synthetic tool-use world, the whole loop in minutes on CPU); --suite runs the built-in principle suite on --model (checkers score each principle; --principles P2,P6 chooses which, all ten by default); both take --regime, --epochs and --injection stepwise|cumulative, write the same iteration records as the editor and resume with --resume N.
   Defaults: the built-in SmolLM2-135M-Instruct, off-policy, step-wise ephemeral injection, k 5, LoRA rank 8, 2 epochs, successful trajectories. The worker's Python is --python, else INTERNALIZE_PYTHON, else ./.venv/bin/python, else python3.`;
 
 /** How the command gets its embedder; tests pass their own. */
 export type EmbedderResolver = (io: CliIo) => Promise<TextEmbedder>;
 
-const VALUES = ['db', 'iterations', 'model', 'regime', 'injection', 'k', 'lora-rank', 'epochs', 'device', 'outcome', 'source', 'workspace', 'since', 'until', 'context-tokens', 'export-dataset', 'iteration', 'resume', 'runs', 'python', 'models-dir'];
-const FLAGS = ['dry-run', 'auto-accept'];
+const VALUES = ['db', 'iterations', 'model', 'regime', 'injection', 'k', 'lora-rank', 'epochs', 'device', 'outcome', 'source', 'workspace', 'since', 'until', 'context-tokens', 'export-dataset', 'iteration', 'resume', 'runs', 'python', 'models-dir', 'principles'];
+const FLAGS = ['dry-run', 'auto-accept', 'toy', 'suite', 'lean-memory'];
 
 function whole(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
   const raw = args.options.get(name);
@@ -129,18 +132,21 @@ export function iterationTable(store: Store, records: readonly IterationRecord[]
   return `${lines.join('\n')}\n`;
 }
 
-/** Progress for a terminal: each phase once, training every tenth of the way, log lines as they come. */
-function progressPrinter(io: CliIo): (event: RoundEvent) => void {
+/** Progress for a terminal: each phase once, each worker phase (training, a suite's calibration…) every tenth of the way, log lines as they come. */
+export function progressPrinter(io: CliIo): (event: RoundEvent) => void {
   let lastTenth = -1;
+  let lastStage = '';
   return (e) => {
     if (e.event === 'phase') {
       lastTenth = -1;
       io.err(`[iteration ${String(e.iteration)}] ${e.message}\n`);
-    } else if (e.event === 'progress' && e.phase === 'train') {
+    } else if (e.event === 'progress') {
+      const stage = `${e.phase}${e.principle === undefined ? '' : ` ${e.principle}`}`;
       const tenth = Math.floor((10 * e.step) / Math.max(e.total, 1));
-      if (tenth === lastTenth) return;
+      if (tenth === lastTenth && stage === lastStage) return;
       lastTenth = tenth;
-      const parts = [`  train ${String(e.step)}/${String(e.total)}`];
+      lastStage = stage;
+      const parts = [`  ${stage} ${String(e.step)}/${String(e.total)}`];
       if (e.loss !== undefined) parts.push(`loss ${e.loss.toFixed(4)}`);
       if (e.tokens_per_s !== undefined) parts.push(`${String(Math.round(e.tokens_per_s))} tok/s`);
       if (e.eta_s !== undefined && e.eta_s > 0) parts.push(`ETA ${String(Math.ceil(e.eta_s))} s`);
@@ -150,7 +156,10 @@ function progressPrinter(io: CliIo): (event: RoundEvent) => void {
   };
 }
 
-export function makeDistillCommand(resolveEmbedder: EmbedderResolver): Command {
+/** Tests may start the worker their own way (to end it the hard way mid-round). */
+export type WorkerStarter = (options: WorkerOptions) => WorkerClient;
+
+export function makeDistillCommand(resolveEmbedder: EmbedderResolver, startWorker?: WorkerStarter): Command {
   return {
     name: 'distill',
     usage: USAGE,
@@ -164,9 +173,16 @@ export function makeDistillCommand(resolveEmbedder: EmbedderResolver): Command {
       const exportTo = args.options.get('export-dataset');
       if (only !== undefined && exportTo === undefined) throw new UsageError('--iteration N goes with --export-dataset FILE (which iteration\'s dataset to write).');
       const config = configFrom(args, io.cwd);
+      const world = worldConfigFrom(args, config);
       const dbPath = databasePath(args.options.get('db'), io);
       const store = openStore(dbPath);
       try {
+        const runsDir = resolve(io.cwd, args.options.get('runs') ?? join(dirname(dbPath), 'runs'));
+        const modelsDir = args.options.get('models-dir') ?? io.env.INTERNALIZE_MODELS_DIR;
+        const base = { store, runsDir, python: pythonFor(args, io), ...(modelsDir === undefined || modelsDir === '' ? {} : { modelsDir: resolve(io.cwd, modelsDir) }), onEvent: progressPrinter(io), ...(startWorker === undefined ? {} : { startWorker }) };
+        // A built-in round needs no embedder: it goes to its own service before one is loaded.
+        if (world !== undefined) return await distillWorld(io, base, { config: world });
+        if (resume !== undefined && isWorldIteration(store, resume)) return await distillWorld(io, base, { resume });
         if (exportTo !== undefined && only !== undefined) {
           try {
             const n = exportIterationDataset(store, only, resolve(io.cwd, exportTo));
@@ -186,17 +202,7 @@ export function makeDistillCommand(resolveEmbedder: EmbedderResolver): Command {
         };
         process.once('SIGINT', stop);
         try {
-          const modelsDir = args.options.get('models-dir') ?? io.env.INTERNALIZE_MODELS_DIR;
-          const env: RoundEnvironment = {
-            store,
-            runsDir: resolve(io.cwd, args.options.get('runs') ?? join(dirname(dbPath), 'runs')),
-            python: pythonFor(args, io),
-            ...(modelsDir === undefined || modelsDir === '' ? {} : { modelsDir: resolve(io.cwd, modelsDir) }),
-            embedder,
-            continual: { autoAccept: args.flags.has('auto-accept') },
-            onEvent: progressPrinter(io),
-            signal: abort.signal,
-          };
+          const env: RoundEnvironment = { ...base, embedder, continual: { autoAccept: args.flags.has('auto-accept') }, signal: abort.signal };
           if (args.flags.has('dry-run')) {
             const estimate = await estimateRound(env, config);
             const s = estimate.stats;
