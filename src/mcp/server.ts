@@ -16,6 +16,7 @@ import { z } from 'zod';
 import type { TextEmbedder } from '../core/embedding/embedder.js';
 import type { Principle } from '../core/principle.js';
 import { learnFromUse, MAX_K, recordOutcome, redactServed, renderServeResult, warmPool, servePrinciples, ServingError } from '../core/serving/index.js';
+import { explainNativeModuleError } from '../core/serving/install.js';
 import { openStore, StoreError, type Store } from '../core/store/index.js';
 
 export const SERVER_NAME = 'internalize';
@@ -134,6 +135,11 @@ export function createServer(options: ServerOptions): InternalizeMcpServer {
   /** Store and serving errors are answers the agent can act on; anything else is a bug and goes to the log too. */
   const failure = (error: unknown): CallToolResult => {
     if (error instanceof ServingError || error instanceof StoreError) return text(error.message, true);
+    const runtime = explainNativeModuleError(error);
+    if (runtime !== undefined) {
+      log(runtime);
+      return text(`Internalize cannot open its store here: ${runtime}`, true);
+    }
     log(`unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return text(`Internalize could not answer: ${error instanceof Error ? error.message : String(error)}`, true);
   };
@@ -226,7 +232,7 @@ export function createServer(options: ServerOptions): InternalizeMcpServer {
         await redactServed(['warm-up']);
         if (s !== undefined) await warmPool(s, e);
       })().catch((error: unknown) => {
-        log(`warm-up failed (the first call will try again): ${error instanceof Error ? error.message : String(error)}`);
+        log(`warm-up failed (the first call will try again): ${explainNativeModuleError(error) ?? (error instanceof Error ? error.message : String(error))}`);
       });
     },
     async close() {

@@ -6,14 +6,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { build } from 'esbuild';
+import { parse as parseJsonc } from 'jsonc-parser';
 import { runCli } from '../../src/cli/main.js';
 import { proposeOps } from '../../src/core/experience/curation.js';
+import { applyChange, locationForPath, planInstall, serverCommand } from '../../src/core/serving/install.js';
 import { openStore } from '../../src/core/store/index.js';
 import { ServeCallRepository } from '../../src/core/store/serveCalls.js';
 import type { Trajectory } from '../../src/core/trajectory.js';
@@ -209,6 +211,27 @@ describe('internalize mcp over stdio', () => {
       assert.equal(unknown.isError, true);
       assert.match(textOf(unknown), /No principle "P999"/u);
       assert.equal(served(await client.callTool({ name: 'principles_for_state', arguments: { text: 'SyntaxError: invalid syntax in a Python script' } })).principles[0]?.id, syntaxId);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('starts from the entry the installer wrote into an agent\'s file, as an agent outside the editor starts it', async () => {
+    // Installed from the editor's Electron, the entry runs the editor's executable as Node; here this
+    // test's Node plays that executable (it ignores ELECTRON_RUN_AS_NODE), so the whole entry is exercised.
+    const config = join(dir, 'cursor-mcp.json');
+    copyFileSync(join(ROOT, 'test', 'fixtures', 'mcp-config', 'cursor-mcp.json'), config);
+    const server = serverCommand(cli, db, { execPath: process.execPath, electron: 'editor' });
+    applyChange(await planInstall(locationForPath('cursor', config), server), { recordsDir: join(dir, 'install-records') });
+    const entry = (parseJsonc(readFileSync(config, 'utf8')) as { mcpServers: Record<string, { command: string; args: string[]; env?: Record<string, string> }> }).mcpServers.internalize;
+    assert.ok(entry !== undefined);
+    assert.deepEqual(entry.env, { ELECTRON_RUN_AS_NODE: '1' });
+    const transport = new StdioClientTransport({ command: entry.command, args: entry.args, env: { ...env, ...entry.env }, stderr: 'pipe', cwd: dir });
+    const client = new Client({ name: 'agent-outside-the-editor', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const answer = served(await client.callTool({ name: 'principles_for_state', arguments: { ...state, k: 3 } }));
+      assert.equal(answer.principles[0]?.id, syntaxId);
     } finally {
       await client.close();
     }

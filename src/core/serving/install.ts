@@ -24,15 +24,52 @@ export const AGENT_NAMES: Readonly<Record<AgentId, string>> = {
 /** The key our server is registered under in every agent's file. */
 export const SERVER_NAME = 'internalize';
 
-/** How an agent starts the server: a program and its arguments (stdio transport). */
+/** How an agent starts the server: a program, its arguments and what it needs in its environment (stdio transport). */
 export interface ServerCommand {
   readonly command: string;
   readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
 }
 
-/** `node <extension or package>/dist/cli.js mcp --db <store>`: what every agent runs. */
-export function serverCommand(cliPath: string, storePath: string): ServerCommand {
-  return { command: 'node', args: [cliPath, 'mcp', '--db', storePath] };
+/** The JavaScript runtime doing the install: the one the native modules beside the CLI bundle were built for. */
+export interface InstallRuntime {
+  /** The runtime's executable (process.execPath). */
+  readonly execPath: string;
+  /** Electron's version when the runtime is Electron (a desktop VS Code's extension host). */
+  readonly electron?: string;
+}
+
+export function currentRuntime(): InstallRuntime {
+  return { execPath: process.execPath, ...(process.versions.electron === undefined ? {} : { electron: process.versions.electron }) };
+}
+
+/**
+ * What every agent runs: `<extension or package>/dist/cli.js mcp --db <store>`. The CLI loads
+ * better-sqlite3 from beside it, and a native module only loads in the runtime it was built for: a
+ * desktop VS Code extension's copy is built for the editor's Electron, which a system `node` refuses
+ * (NODE_MODULE_VERSION mismatch). So from inside Electron the agent is told to start the editor's own
+ * executable as plain Node (ELECTRON_RUN_AS_NODE=1, as VS Code's `code` launcher does); elsewhere (the
+ * CLI installed with npm, code-server) the copy was built for Node and `node` runs it.
+ */
+export function serverCommand(cliPath: string, storePath: string, runtime: InstallRuntime = currentRuntime()): ServerCommand {
+  const args = [cliPath, 'mcp', '--db', storePath];
+  return runtime.electron === undefined ? { command: 'node', args } : { command: runtime.execPath, args, env: { ELECTRON_RUN_AS_NODE: '1' } };
+}
+
+/**
+ * A native module that failed to load because it was built for another runtime, in words a user can
+ * act on; undefined for any other error. The raw message names the module's file and both ABI numbers.
+ */
+export function explainNativeModuleError(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const abi = /compiled against a different Node\.js version using\s+NODE_MODULE_VERSION (\d+)\.\s+This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/u.exec(message);
+  if (abi === null) return undefined;
+  const file = /'([^']+\.node)'/u.exec(message)?.[1] ?? 'a native module';
+  return (
+    `${file} was built for another JavaScript runtime (NODE_MODULE_VERSION ${abi[1] ?? '?'}; this one, ${process.execPath} (Node.js ${process.versions.node}), needs ${abi[2] ?? '?'}). ` +
+    'The copy inside a desktop VS Code extension is built for the editor\'s Electron: install the server for the agent again from the editor ' +
+    '(Internalize: Install Principle Server for an Agent…), which starts it with the editor\'s own runtime, or use the `internalize` CLI installed with npm for this Node.js.'
+  );
 }
 
 export function isAgentId(value: string): value is AgentId {
@@ -273,8 +310,8 @@ function removeMember(text: string, object: JsonNode, member: JsonNode): TextEdi
   return { offset: object.offset + 1, length: object.length - 2, text: '' };
 }
 
-function entryOf(server: ServerCommand): { command: string; args: string[] } {
-  return { command: server.command, args: [...server.args] };
+function entryOf(server: ServerCommand): { command: string; args: string[]; env?: Record<string, string> } {
+  return { command: server.command, args: [...server.args], ...(server.env === undefined ? {} : { env: { ...server.env } }) };
 }
 
 function jsonValue(text: string, path: string): Record<string, unknown> {
@@ -420,7 +457,8 @@ function tomlString(value: string): string {
 }
 
 function tomlTable(server: ServerCommand): string[] {
-  return [`[mcp_servers.${SERVER_NAME}]`, `command = ${tomlString(server.command)}`, `args = [${server.args.map(tomlString).join(', ')}]`];
+  const env = server.env === undefined ? [] : [`env = { ${Object.entries(server.env).map(([k, v]) => `${tomlString(k)} = ${tomlString(v)}`).join(', ')} }`];
+  return [`[mcp_servers.${SERVER_NAME}]`, `command = ${tomlString(server.command)}`, `args = [${server.args.map(tomlString).join(', ')}]`, ...env];
 }
 
 function tomlWithout(value: Record<string, unknown>): Record<string, unknown> {

@@ -5,8 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -14,6 +12,7 @@ import { openStore } from '../../../src/core/store/index.js';
 import { ServeCallRepository } from '../../../src/core/store/serveCalls.js';
 import { createServer, POOL_URI } from '../../../src/mcp/server.js';
 import { hashedEmbedder, POOL } from '../injection/helpers.js';
+import { seededStore, testFolder } from '../serving/storeFixture.js';
 
 async function connected(t: { after: (fn: () => Promise<void> | void) => void }, dbPath: string): Promise<{ client: Client; logs: string[] }> {
   const logs: string[] = [];
@@ -34,16 +33,7 @@ function text(result: Awaited<ReturnType<Client['callTool']>>): string {
 }
 
 test('the tools answer from the store: principles with ids and reasons, feedback, the pool as resources', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'internalize-mcp-unit-'));
-  const db = join(dir, 'i.db');
-  const store = openStore(db);
-  t.after(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  store.transaction(() => {
-    for (const p of POOL) store.principles.save(p);
-  });
+  const { store, db } = seededStore(t);
   const { client } = await connected(t, db);
 
   const result = await client.callTool({
@@ -72,11 +62,7 @@ test('the tools answer from the store: principles with ids and reasons, feedback
 });
 
 test('a store that appears after the server started is served from the next call on', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'internalize-mcp-unit-'));
-  t.after(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const db = join(dir, 'later.db');
+  const db = join(testFolder(t), 'later.db');
   const { client } = await connected(t, db);
   const before = await client.callTool({ name: 'principles_for_state', arguments: { text: 'tests fail' } });
   assert.match(text(before), /No Internalize store at .*later\.db yet/u);

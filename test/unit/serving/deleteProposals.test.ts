@@ -1,28 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../src/cli/main.js';
 import { applyOp, rejectOp } from '../../../src/core/experience/curation.js';
 import { learnFromUse, proposeHarmfulDeletes, recordOutcome } from '../../../src/core/serving/index.js';
-import { openStore, type Store } from '../../../src/core/store/index.js';
+import type { Store } from '../../../src/core/store/index.js';
 import { ServeCallRepository } from '../../../src/core/store/serveCalls.js';
 import { POOL } from '../injection/helpers.js';
+import { seededStore } from './storeFixture.js';
 
-function freshStore(t: { after: (fn: () => void) => void }): { store: Store; db: string; dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'internalize-delete-'));
-  const db = join(dir, 'i.db');
-  const store = openStore(db);
-  t.after(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  store.transaction(() => {
-    for (const p of POOL) store.principles.save(p);
-  });
-  return { store, db, dir };
-}
+const freshStore = seededStore;
 
 /**
  * A logged call that served `ids`, found in a failed captured run and credited as learnFromUse does

@@ -9,6 +9,7 @@ import {
   applyChange,
   ConfigFileError,
   configLocations,
+  explainNativeModuleError,
   installState,
   locationForPath,
   planInstall,
@@ -112,6 +113,48 @@ describe('install into each agent’s real configuration', () => {
       assert.ok(now.includes(location.format === 'toml' ? '# my own note' : '"myOwnSetting": true'));
     });
   }
+});
+
+describe('the runtime the agent starts the server with', () => {
+  // A desktop VS Code's extension host: Electron, whose executable runs the CLI as Node with ELECTRON_RUN_AS_NODE.
+  const ELECTRON = { execPath: '/usr/share/code/code', electron: '34.5.8' };
+  const electronServer = serverCommand('/home/dev/.vscode/extensions/internalize/dist/cli.js', '/home/dev/.internalize/internalize.db', ELECTRON);
+
+  it('from the editor\'s Electron: its own executable with ELECTRON_RUN_AS_NODE=1; from Node: node', () => {
+    assert.deepEqual(electronServer, {
+      command: '/usr/share/code/code',
+      args: ['/home/dev/.vscode/extensions/internalize/dist/cli.js', 'mcp', '--db', '/home/dev/.internalize/internalize.db'],
+      env: { ELECTRON_RUN_AS_NODE: '1' },
+    });
+    assert.deepEqual(serverCommand('/opt/internalize/dist/cli.js', '/x.db', { execPath: '/usr/bin/node' }), { command: 'node', args: ['/opt/internalize/dist/cli.js', 'mcp', '--db', '/x.db'] });
+  });
+
+  for (const shape of SHAPES) {
+    it(`${shape.fixture}: the Electron entry, environment included, is what the agent reads back; uninstall restores the file`, async () => {
+      const location = copy(shape.fixture, shape.agent);
+      const original = readFileSync(location.path, 'utf8');
+      const change = await planInstall(location, electronServer);
+      assert.deepEqual(servers(location, change.after ?? '').internalize, { command: electronServer.command, args: [...electronServer.args], env: { ELECTRON_RUN_AS_NODE: '1' } });
+      applyChange(change, { recordsDir: records });
+      assert.equal((await planInstall(location, electronServer)).status, 'unchanged');
+      // An entry written by an earlier version (plain node) is brought up to the current command.
+      assert.equal((await planInstall(location, SERVER)).status, 'replace');
+      applyChange(await planUninstall(location, { recordsDir: records }), { recordsDir: records });
+      assert.equal(readFileSync(location.path, 'utf8'), original);
+    });
+  }
+
+  it('a better-sqlite3 built for another runtime is explained with what to do; other errors are left alone', () => {
+    // Node's own message for the case, as printed when the editor's copy is loaded by a system node.
+    const raw = new Error(
+      "The module '/home/dev/.vscode/extensions/internalize/node_modules/better-sqlite3/build/Release/better_sqlite3.node'\n" +
+        'was compiled against a different Node.js version using\nNODE_MODULE_VERSION 132. This version of Node.js requires\nNODE_MODULE_VERSION 115. Please try re-compiling or re-installing\nthe module (for instance, using `npm rebuild` or `npm install`).',
+    );
+    const said = explainNativeModuleError(raw) ?? '';
+    assert.match(said, /better-sqlite3\/build\/Release\/better_sqlite3\.node was built for another JavaScript runtime \(NODE_MODULE_VERSION 132; this one, .+, needs 115\)/u);
+    assert.match(said, /Install Principle Server for an Agent/u);
+    assert.equal(explainNativeModuleError(new Error('SQLITE_BUSY: database is locked')), undefined);
+  });
 });
 
 describe('files that cannot be edited safely', () => {

@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../../src/cli/main.js';
 import { learnFromUse, servePrinciples } from '../../../src/core/serving/index.js';
-import { openStore } from '../../../src/core/store/index.js';
 import { ServeCallRepository } from '../../../src/core/store/serveCalls.js';
-import { hashedEmbedder, POOL } from '../injection/helpers.js';
+import { hashedEmbedder } from '../injection/helpers.js';
+import { seededStore } from './storeFixture.js';
 
 const TASK = 'Fix the failing test in the orders module';
 const FIRST_STATE = { task: TASK, steps: [{ tool: 'Bash', action: 'pytest tests/test_orders.py', observation: 'FAILED tests/test_orders.py::test_total - AssertionError', isError: true }] };
@@ -51,16 +50,7 @@ function claudeSession(firstCallId: string): string {
 }
 
 test('captured calls are linked to the log and the run outcome credits each served principle once', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'internalize-learn-'));
-  const db = join(dir, 'i.db');
-  const store = openStore(db);
-  t.after(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  store.transaction(() => {
-    for (const p of POOL) store.principles.save(p);
-  });
+  const { store, db, dir } = seededStore(t);
   const embedder = hashedEmbedder();
   const first = await servePrinciples({ store, embedder, state: FIRST_STATE, k: 2, client: 'claude-code' });
   const second = await servePrinciples({ store, embedder, state: SECOND_STATE, k: 2, client: 'claude-code' });

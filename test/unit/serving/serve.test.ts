@@ -1,28 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { poolVersion, recordOutcome, servePrinciples, ServingError, stateHash, warmPool } from '../../../src/core/serving/index.js';
-import { openStore, type Store } from '../../../src/core/store/index.js';
+import type { Store } from '../../../src/core/store/index.js';
 import { ServeCallRepository } from '../../../src/core/store/serveCalls.js';
 import { hashedEmbedder, POOL, principle } from '../injection/helpers.js';
+import { seededStore } from './storeFixture.js';
 
 // Built from parts so no scanner mistakes this file for a leaked credential.
 const SLACK = ['xoxb', '123456789012', '1234567890123', 'abcdefghijklmnopqrstuvwx'].join('-');
 
-function freshStore(t: { after: (fn: () => void) => void }): Store {
-  const dir = mkdtempSync(join(tmpdir(), 'internalize-serve-'));
-  const store = openStore(join(dir, 'i.db'));
-  t.after(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  store.transaction(() => {
-    for (const p of POOL) store.principles.save(p);
-  });
-  return store;
-}
+const freshStore = (t: { after: (fn: () => void) => void }): Store => seededStore(t).store;
 
 const failingTests = {
   task: 'Fix the failing test in the orders module',
@@ -78,12 +65,7 @@ test('an empty state and a bad k are refused with what to send; an empty pool an
   const store = freshStore(t);
   await assert.rejects(servePrinciples({ store, embedder: hashedEmbedder(), state: { steps: [{}] } }), (e: unknown) => e instanceof ServingError && /give the task and the recent steps/u.test(e.message));
   await assert.rejects(servePrinciples({ store, embedder: hashedEmbedder(), state: failingTests, k: 9 }), /k must be a whole number from 1 to 8/u);
-  const dir = mkdtempSync(join(tmpdir(), 'internalize-serve-'));
-  const empty = openStore(join(dir, 'e.db'));
-  t.after(() => {
-    empty.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { store: empty } = seededStore(t, []);
   const result = await servePrinciples({ store: empty, embedder: hashedEmbedder(), state: failingTests });
   assert.deepEqual(result.principles, []);
   assert.equal(result.poolSize, 0);

@@ -1,14 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { arenaKernel, dotArena } from '../../../src/core/injection/exactDot.js';
 import { jsKernel } from '../../../src/core/injection/gemm.js';
 import { selectBatch } from '../../../src/core/injection/select.js';
 import { buildState, DEFAULT_SEGMENT_POLICY, SegmentCache, servePrinciples, stateSegments, stateVector, type ServeStep } from '../../../src/core/serving/index.js';
-import { openStore, type Store } from '../../../src/core/store/index.js';
-import { hashedEmbedder, POOL } from '../injection/helpers.js';
+import type { Store } from '../../../src/core/store/index.js';
+import { hashedEmbedder } from '../injection/helpers.js';
+import { seededStore } from './storeFixture.js';
 
 const TASK = 'Fix the failing test in the orders module';
 const STEPS: ServeStep[] = [
@@ -17,18 +15,7 @@ const STEPS: ServeStep[] = [
   { tool: 'Edit', action: 'src/orders.py: drop the + 2', observation: 'The file src/orders.py has been updated.' },
 ];
 
-function freshStore(t: { after: (fn: () => void) => void }): Store {
-  const dir = mkdtempSync(join(tmpdir(), 'internalize-segments-'));
-  const store = openStore(join(dir, 'i.db'));
-  t.after(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  store.transaction(() => {
-    for (const p of POOL) store.principles.save(p);
-  });
-  return store;
-}
+const freshStore = (t: { after: (fn: () => void) => void }): Store => seededStore(t).store;
 
 test("a step's segment is the same text whatever else the state holds, so later calls find it cached", () => {
   const short = buildState({ task: TASK, steps: STEPS.slice(0, 2) }, 512).trajectory;
