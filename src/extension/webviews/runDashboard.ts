@@ -21,6 +21,8 @@ export interface DashboardRound {
   finish(outcome: RoundOutcome): void;
   /** The last checkpoint the worker reported, for the record of a stopped round. */
   readonly lastCheckpoint: string | undefined;
+  /** How far the bar is (0–100): the notification and the status bar show the same number. */
+  readonly percent: number;
 }
 
 /**
@@ -81,6 +83,9 @@ export class RunDashboard {
       },
       get lastCheckpoint() {
         return run.lastCheckpoint;
+      },
+      get percent() {
+        return run.percent;
       },
     };
   }

@@ -34,6 +34,7 @@ const PHASE_LABELS: Readonly<Record<string, string>> = {
   distill: 'Training',
   evaluate: 'Evaluating held-out prompts',
   retention: 'Measuring retention',
+  replay: 'Answering general prompts',
 };
 
 export function phaseLabel(phase: string): string {
@@ -44,11 +45,21 @@ export interface RunStart {
   readonly iteration: number;
   readonly title: string;
   /**
-   * The phases of this kind of round in order: each takes an equal share of the bar. A phase not
-   * listed (or an empty list) fills the bar by its own step count.
+   * The phases of this kind of round in order, each a share of the bar. A progress event of a listed
+   * phase fills its share by its step count; one of a phase not listed fills the share of the round
+   * service's current phase (a `phase` event naming a listed phase) or, when there is none, leaves
+   * the bar where it is and only names itself. An empty list: the bar follows each event's own count.
    */
   readonly phases: readonly string[];
+  /** Relative share of each phase (same order as `phases`), where one phase takes most of the time; equal shares without it. */
+  readonly weights?: readonly number[];
 }
+
+/**
+ * The bar stops here until the round's result is recorded: the last phase's last step is not the end
+ * (the iteration is still being written), and 100% must mean done.
+ */
+export const RUNNING_PERCENT_LIMIT = 99;
 
 export interface RunDelta {
   readonly iteration: number;
@@ -85,6 +96,8 @@ export class RunTracker {
   private result: RunResult | undefined;
   private checkpoint: string | undefined;
   private trainSteps = 0;
+  /** The round service's current phase, when it is one of `start.phases`. */
+  private stage: string | undefined;
   readonly startedAt: string;
   private readonly startedMs: number;
 
@@ -102,6 +115,11 @@ export class RunTracker {
 
   get finished(): boolean {
     return this.result !== undefined;
+  }
+
+  /** How far the bar is (0–100). */
+  get percent(): number {
+    return this.progress?.percent ?? 0;
   }
 
   /** The last checkpoint the worker reported saving. */
@@ -125,11 +143,14 @@ export class RunTracker {
       case 'error':
         this.line(`ERROR ${e.message}`);
         return;
-      case 'phase':
+      case 'phase': {
         this.line(e.message);
-        this.progress = { phase: e.message.slice(0, 120), step: 0, total: 0, percent: this.progress?.percent ?? 0 };
+        if (this.start.phases.includes(e.phase)) this.stage = e.phase;
+        const percent = Math.max(this.progress?.percent ?? 0, this.stage === e.phase ? this.percentAt(e.phase, 0) : 0);
+        this.progress = { phase: e.message.slice(0, 120), step: 0, total: 0, percent: Math.min(RUNNING_PERCENT_LIMIT, percent) };
         this.progressChanged = true;
         return;
+      }
       // The result comes through finish(), which knows the iteration record and the reason.
       case 'metrics':
       case 'done':
@@ -157,16 +178,16 @@ export class RunTracker {
     const total = Math.max(0, Math.round(e.total));
     const step = Math.min(Math.max(0, Math.round(e.step)), total === 0 ? Math.max(0, Math.round(e.step)) : total);
     const within = total === 0 ? 0 : step / total;
-    const phases = this.start.phases;
-    const index = phases.indexOf(e.phase === 'distill' ? 'train' : e.phase);
-    const percent = index < 0 || phases.length === 0 ? 100 * within : (100 * (index + within)) / phases.length;
+    const phase = e.phase === 'distill' ? 'train' : e.phase;
+    const listed = this.start.phases.includes(phase) ? phase : this.stage;
+    const percent = this.start.phases.length === 0 ? 100 * within : listed === undefined ? 0 : this.percentAt(listed, within);
     this.progress = {
       phase: phaseLabel(e.phase),
       principle: e.principle,
       step,
       total,
-      // Never backwards: a later phase's first steps must not empty the bar.
-      percent: Math.min(100, Math.max(this.progress?.percent ?? 0, percent)),
+      // Never backwards (a later phase's first steps must not empty the bar), and never 100% before the result.
+      percent: Math.min(RUNNING_PERCENT_LIMIT, Math.max(this.progress?.percent ?? 0, percent)),
       etaS: finite(e.eta_s) !== undefined && (e.eta_s ?? 0) >= 0 ? e.eta_s : undefined,
     };
     this.progressChanged = true;
@@ -176,6 +197,17 @@ export class RunTracker {
     if (loss === undefined && kl === undefined && tokensPerS === undefined) return;
     this.trainSteps += 1;
     this.points.push({ step: this.trainSteps, t: Math.max(0, (this.now() - this.startedMs) / 1000), loss, kl, tokensPerS: tokensPerS !== undefined && tokensPerS >= 0 ? tokensPerS : undefined });
+  }
+
+  /** Where on the bar a listed phase is, `within` (0–1) of the way through it. */
+  private percentAt(phase: string, within: number): number {
+    const { phases, weights } = this.start;
+    const index = phases.indexOf(phase);
+    const share = (i: number): number => Math.max(0, weights?.[i] ?? 1);
+    const total = phases.reduce((sum, _, i) => sum + share(i), 0);
+    if (index < 0 || total <= 0) return 0;
+    const before = phases.slice(0, index).reduce((sum, _, i) => sum + share(i), 0);
+    return (100 * (before + within * share(index))) / total;
   }
 
   finish(result: Omit<RunResult, 'checkpoint'> & { readonly checkpoint?: string }): void {

@@ -2,7 +2,7 @@ import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IterationRecord, PrincipleScoreRecord } from '../../../src/core/store/index.js';
 import { dashboardHostMessage, LOG_TAIL_LINES, MAX_POINTS } from '../../../src/protocol/dashboard.js';
-import { capabilityCurve, explainMetrics, metricDeltas, retentionOf, RunTracker, thinPoints, Throttle } from '../../../src/extension/webviews/runDashboardModel.js';
+import { capabilityCurve, explainMetrics, metricDeltas, retentionOf, RUNNING_PERCENT_LIMIT, RunTracker, thinPoints, Throttle } from '../../../src/extension/webviews/runDashboardModel.js';
 
 function clock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
   let t = start;
@@ -42,7 +42,49 @@ test('training steps become chart points with time since start; events without n
     { step: 1, t: 1.5, loss: 1.25, kl: 0.75, tokensPerS: 1200 },
     { step: 2, t: 2, loss: undefined, kl: undefined, tokensPerS: 1300 },
   ]);
+  assert.equal(run.view().progress?.percent, RUNNING_PERCENT_LIMIT, 'the last training step is not the end of the round');
+});
+
+test('a toy round: training fills its weighted share, the evaluation after it shows, and 100% waits for the result', () => {
+  const run = new RunTracker({ iteration: 2, title: 'toy world', phases: ['train', 'evaluate'], weights: [5, 1] });
+  run.event({ event: 'progress', phase: 'train', step: 10, total: 10, loss: 0.1 });
+  assert.ok(Math.abs((run.view().progress?.percent ?? 0) - (100 * 5) / 6) < 1e-9, 'training is five sixths of the bar');
+  run.event({ event: 'progress', phase: 'evaluate', step: 4, total: 9 });
+  assert.equal(run.view().progress?.phase, 'Evaluating held-out prompts');
+  assert.ok((run.view().progress?.percent ?? 0) > (100 * 5) / 6);
+  run.event({ event: 'progress', phase: 'evaluate', step: 9, total: 9 });
+  assert.equal(run.view().progress?.percent, RUNNING_PERCENT_LIMIT);
+  assert.equal(run.view().status, 'running');
+  run.finish({ status: 'done', summary: 'ok', reasons: [], metrics: [] });
   assert.equal(run.view().progress?.percent, 100);
+  assert.equal(run.view().progress?.phase, 'Finished');
+});
+
+test('a round on your data: worker events of a phase not listed fill the round service\'s current phase, and nothing jumps ahead', () => {
+  const run = new RunTracker({ iteration: 1, title: 'your principles', phases: ['general', 'train', 'score'], weights: [2, 6, 2] });
+  run.event({ event: 'phase', phase: 'dataset', message: 'building the dataset from your trajectories' });
+  assert.equal(run.view().progress?.percent, 0);
+  run.event({ event: 'phase', phase: 'general', message: 'answering the general prompts with the base model (once per model)' });
+  // The general answers report 'replay' then 'retention': before training, so they must stay in the general share.
+  run.event({ event: 'progress', phase: 'replay', step: 10, total: 20 });
+  assert.equal(run.view().progress?.phase, 'Answering general prompts');
+  assert.equal(run.view().progress?.percent, 10);
+  run.event({ event: 'progress', phase: 'retention', step: 1, total: 1 });
+  assert.equal(run.view().progress?.percent, 20);
+  run.event({ event: 'phase', phase: 'train', message: 'training (off-policy)' });
+  assert.equal(run.view().progress?.percent, 20);
+  run.event({ event: 'progress', phase: 'train', step: 5, total: 10, kl: 0.2 });
+  assert.equal(run.view().progress?.percent, 50);
+  run.event({ event: 'progress', phase: 'train', step: 10, total: 10, kl: 0.1 });
+  run.event({ event: 'phase', phase: 'score', message: 'scoring every principle on held-out states' });
+  assert.equal(run.view().progress?.percent, 80);
+  run.event({ event: 'progress', phase: 'evaluate', step: 3, total: 6 });
+  assert.equal(run.view().progress?.percent, 90);
+  run.event({ event: 'progress', phase: 'retention', step: 1, total: 1 });
+  run.event({ event: 'phase', phase: 'save', message: 'writing the iteration' });
+  assert.equal(run.view().progress?.percent, RUNNING_PERCENT_LIMIT);
+  assert.equal(run.view().progress?.phase, 'writing the iteration');
+  assert.equal(run.percent, RUNNING_PERCENT_LIMIT);
 });
 
 test('drain sends each point and log line once, and nothing when nothing changed', () => {
