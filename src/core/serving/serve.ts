@@ -17,7 +17,7 @@ import { createRedactor } from '../redaction/index.js';
 import { internalizedIds } from '../store/injection.js';
 import { nowIso } from '../store/json.js';
 import { ServeCallRepository } from '../store/serveCalls.js';
-import { warmPool } from './pool.js';
+import { ownWrite, warmPool } from './pool.js';
 import { buildState } from './state.js';
 import { stateVector } from './stateVector.js';
 import { ServingError, type ServedPrinciple, type ServeInput, type ServePart, type ServeResult } from './types.js';
@@ -109,12 +109,16 @@ export async function servePrinciples(input: ServeInput): Promise<ServeResult> {
   let served: ServedPrinciple[] = [];
   const leftOut: string[] = [];
   if (n > 0) {
-    const mask = new Uint8Array(n);
-    pool.principles.forEach((p, i) => {
-      if (internalized.has(p.id)) mask[i] = BLOCKED_INTERNALIZED;
-      else if (!scopeAllows(p, state.facts, pool.evidenceWorkspaces)) mask[i] = BLOCKED_SCOPE;
-      else mask[i] = ALLOWED;
-    });
+    // A global principle is allowed by every state: only the scoped ones and the internalized are looked at.
+    const mask = new Uint8Array(n).fill(ALLOWED);
+    for (const i of pool.scoped) {
+      const p = pool.principles[i];
+      if (p !== undefined && !scopeAllows(p, state.facts, pool.evidenceWorkspaces)) mask[i] = BLOCKED_SCOPE;
+    }
+    for (const id of internalized) {
+      const i = pool.positions.get(id);
+      if (i !== undefined) mask[i] = BLOCKED_INTERNALIZED;
+    }
     lap('masks');
     const embedded = await stateVector({
       embedder, trajectory: state.trajectory, wholeText: state.text, signal: input.signal,
@@ -162,17 +166,20 @@ export async function servePrinciples(input: ServeInput): Promise<ServeResult> {
   const logged = await redact(state.text);
   lap('redact state');
   const callId = randomUUID();
-  new ServeCallRepository(store.db).insert({
-    id: callId,
-    at: nowIso(),
-    client: input.client ?? '',
-    ...(input.targetModel === undefined ? {} : { targetModel: input.targetModel }),
-    ...(input.workspace === undefined ? {} : { workspace: input.workspace }),
-    stateHash: state.hash,
-    stateText: logged.text,
-    truncated: state.truncated,
-    embedderId: embedder.id,
-    results: served.map((p) => ({ id: p.id, score: p.score })),
+  const calls = new ServeCallRepository(store.db);
+  ownWrite(store.db, () => {
+    calls.insert({
+      id: callId,
+      at: nowIso(),
+      client: input.client ?? '',
+      ...(input.targetModel === undefined ? {} : { targetModel: input.targetModel }),
+      ...(input.workspace === undefined ? {} : { workspace: input.workspace }),
+      stateHash: state.hash,
+      stateText: logged.text,
+      truncated: state.truncated,
+      embedderId: embedder.id,
+      results: served.map((p) => ({ id: p.id, score: p.score })),
+    });
   });
   lap('log');
 

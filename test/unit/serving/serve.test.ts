@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { poolVersion, recordOutcome, servePrinciples, ServingError, stateHash, warmPool } from '../../../src/core/serving/index.js';
-import type { Store } from '../../../src/core/store/index.js';
+import { openStore, type Store } from '../../../src/core/store/index.js';
 import { ServeCallRepository } from '../../../src/core/store/serveCalls.js';
 import { hashedEmbedder, POOL, principle } from '../injection/helpers.js';
 import { seededStore } from './storeFixture.js';
@@ -101,6 +101,31 @@ test('the warm pool is rebuilt when the pool changes and only then', async (t) =
   assert.equal(embedder.seen.length - embeddedBefore, 1);
   const served = await servePrinciples({ store, embedder, state: { text: 'the database migration failed halfway through' } });
   assert.equal(served.principles[0]?.id, 'P9');
+});
+
+test('a change through another connection, or through this one between calls, is served at the next call', async (t) => {
+  const { store, db } = seededStore(t);
+  const embedder = hashedEmbedder();
+  const migration = { text: 'the database migration failed halfway through' };
+  // Two logged calls: the log's own writes leave the pool as it is.
+  await servePrinciples({ store, embedder, state: migration });
+  const warm = await warmPool(store, embedder);
+  await servePrinciples({ store, embedder, state: migration });
+  assert.equal(await warmPool(store, embedder), warm);
+  // The editor accepts a principle through its own connection.
+  const editor = openStore(db);
+  try {
+    editor.principles.save(principle('P9', 'When a migration fails halfway, restore the backup before retrying it.'));
+  } finally {
+    editor.close();
+  }
+  assert.equal((await servePrinciples({ store, embedder, state: migration })).principles[0]?.id, 'P9');
+  // A write of this connection that lands between a call's pool check and its log is not mistaken for the log's.
+  const racing = servePrinciples({ store, embedder, state: { text: 'the deploy script hangs' } });
+  store.principles.save(principle('P10', 'When the deploy script hangs, check the remote host is reachable before retrying.'));
+  await racing;
+  assert.ok((await warmPool(store, embedder)).principles.some((p) => p.id === 'P10'));
+  assert.equal((await servePrinciples({ store, embedder, state: { text: 'the deploy script hangs, is the remote host reachable?' } })).principles[0]?.id, 'P10');
 });
 
 test('feedback moves the counts, is kept with its note, and breaks near ties; an unknown id is refused by name', async (t) => {
