@@ -57,8 +57,15 @@ async function main(): Promise<void> {
     const totals = { first: [] as number[], later: [] as number[] };
     const cpu = { first: [] as number[], later: [] as number[] };
     const gcPauses: number[] = [];
+    const gcKinds = new Map<string, number>();
+    // node's GC entries: detail.kind 1 scavenge (young generation), 2 minor mark-sweep, 4 mark-sweep-compact, 8 incremental marking, 16 weak callbacks.
+    const kindName = (kind: number | undefined): string => ({ 1: 'scavenge', 2: 'minor mark-sweep', 4: 'mark-sweep-compact', 8: 'incremental marking', 16: 'weak callbacks' } as Record<number, string>)[kind ?? 0] ?? `kind ${String(kind)}`;
     const observer = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+      for (const entry of list.getEntries()) {
+        gcPauses.push(entry.duration);
+        const name = kindName((entry as unknown as { detail?: { kind?: number } }).detail?.kind);
+        gcKinds.set(name, (gcKinds.get(name) ?? 0) + entry.duration);
+      }
     });
     observer.observe({ entryTypes: ['gc'] });
     const loop = monitorEventLoopDelay({ resolution: 1 });
@@ -85,7 +92,7 @@ async function main(): Promise<void> {
       for (const [part, ms] of parts[kind]) console.log(line(`  ${part}`, ms));
     }
     const gcSum = gcPauses.reduce((s, v) => s + v, 0);
-    console.log(`\ngarbage collection during the stream: ${String(gcPauses.length)} pauses, ${gcSum.toFixed(1)} ms in all, longest ${Math.max(0, ...gcPauses).toFixed(2)} ms`);
+    console.log(`\ngarbage collection during the stream: ${String(gcPauses.length)} pauses, ${gcSum.toFixed(1)} ms in all (${[...gcKinds].map(([k, ms]) => `${k} ${ms.toFixed(1)} ms`).join(', ')}), longest ${Math.max(0, ...gcPauses).toFixed(2)} ms`);
     console.log(`event-loop delay (main thread): p50 ${(loop.percentile(50) / 1e6).toFixed(2)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(2)} ms, max ${(loop.max / 1e6).toFixed(2)} ms`);
 
     // The embedding taken apart, in this thread, on the segments a warm call embeds (each state's newest step).
