@@ -5,6 +5,7 @@ import { jsKernel } from '../../../src/core/injection/gemm.js';
 import { selectBatch } from '../../../src/core/injection/select.js';
 import { buildState, DEFAULT_SEGMENT_POLICY, SegmentCache, servePrinciples, stateSegments, stateVector, type ServeStep } from '../../../src/core/serving/index.js';
 import type { Store } from '../../../src/core/store/index.js';
+import type { TextEmbedder } from '../../../src/core/embedding/embedder.js';
 import { hashedEmbedder } from '../injection/helpers.js';
 import { seededStore } from './storeFixture.js';
 
@@ -62,6 +63,28 @@ test('within a session each call embeds only its newest step, and the vector is 
   });
   const norm = Math.sqrt(expected.reduce((n, v) => n + v * v, 0));
   for (let d = 0; d < embedder.dim; d++) assert.ok(Math.abs((second.vector[d] ?? 0) - (expected[d] ?? 0) / norm) < 1e-6, `dimension ${String(d)}`);
+});
+
+test("segments reach the embedder with the policy's model-token cap, and a vector is cached under its cap", async () => {
+  const inner = hashedEmbedder();
+  const caps: (number | undefined)[] = [];
+  const embedder: TextEmbedder = {
+    ...inner,
+    embed(texts, signal, options) {
+      caps.push(options?.maxTokens);
+      return inner.embed(texts, signal, options);
+    },
+  };
+  const built = buildState({ task: TASK, steps: STEPS.slice(0, 1) }, 512);
+  const cache = new SegmentCache();
+  await stateVector({ embedder, trajectory: built.trajectory, wholeText: built.text, cache });
+  assert.deepEqual(caps, [DEFAULT_SEGMENT_POLICY.modelTokens]);
+  assert.equal(DEFAULT_SEGMENT_POLICY.modelTokens, 64);
+  // Another cap is another vector: nothing is taken from the default's entries.
+  const { modelTokens: _cap, ...uncapped } = DEFAULT_SEGMENT_POLICY;
+  assert.equal((await stateVector({ embedder, trajectory: built.trajectory, wholeText: built.text, cache, policy: uncapped })).embedded, 2);
+  assert.deepEqual(caps, [64, undefined]);
+  assert.equal((await stateVector({ embedder, trajectory: built.trajectory, wholeText: built.text, cache })).embedded, 0);
 });
 
 test('the segment cache forgets the least recently used vector first', () => {
