@@ -175,7 +175,8 @@ def run(method: str, params: dict, emit: Callable[[dict], None], cancelled: Call
     if method == "general":
         from .owndata import write_general
 
-        return write_general(_model_dir(params), workdir(params), int(params.get("max_new_tokens", 48)), emit)
+        return write_general(_model_dir(params), workdir(params), int(params.get("max_new_tokens", 48)), emit,
+                             int(params.get("prompts", 0)))
     if method == "score_round":
         return _score_round(params, emit, cancelled)
     if method == "sample_targets":

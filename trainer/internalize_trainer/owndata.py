@@ -39,10 +39,14 @@ from .suites.coding import general_prompts
 Event = Callable[[dict], None]
 
 
-def general_records(model, tokenizer, max_new_tokens: int = 48, emit: Event = lambda e: None) -> tuple[list[dict], list[dict]]:
+def general_records(model, tokenizer, max_new_tokens: int = 48, emit: Event = lambda e: None,
+                    prompts: int = 0) -> tuple[list[dict], list[dict]]:
     """(replay, retention) records: the model's own greedy answers to the general prompts. Replay keeps the
-    student near the base during training; retention is never trained on and measures what was lost."""
+    student near the base during training; retention is never trained on and measures what was lost.
+    `prompts` > 0 takes only the first that many of each set (a quick round: fewer answers, a noisier retention)."""
     replay_prompts, heldout_prompts = general_prompts()
+    if prompts > 0:
+        replay_prompts, heldout_prompts = replay_prompts[:prompts], heldout_prompts[:prompts]
 
     def answers(prompts: list[str], phase: str) -> list[dict]:
         emit({"event": "progress", "phase": phase, "step": 0, "total": len(prompts)})
@@ -56,15 +60,17 @@ def general_records(model, tokenizer, max_new_tokens: int = 48, emit: Event = la
     return answers(replay_prompts, "replay"), answers(heldout_prompts, "retention")
 
 
-def write_general(model_dir: Path, out_dir: Path, max_new_tokens: int = 48, emit: Event = lambda e: None) -> dict:
-    """Writes replay.jsonl and retention.jsonl for a base model once; later calls read what is there."""
+def write_general(model_dir: Path, out_dir: Path, max_new_tokens: int = 48, emit: Event = lambda e: None,
+                  prompts: int = 0) -> dict:
+    """Writes replay.jsonl and retention.jsonl for a base model once; later calls read what is there
+    (so a different `prompts` count needs its own `out_dir`)."""
     from .model import load_model
 
     out_dir.mkdir(parents=True, exist_ok=True)
     replay_path, retention_path = out_dir / "replay.jsonl", out_dir / "retention.jsonl"
     if not (replay_path.is_file() and retention_path.is_file()):
         tokenizer, model = load_model(model_dir)
-        replay, retention = general_records(model, tokenizer, max_new_tokens, emit)
+        replay, retention = general_records(model, tokenizer, max_new_tokens, emit, prompts)
         for path, rows in ((replay_path, replay), (retention_path, retention)):
             tmp = path.with_suffix(".tmp")
             tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -96,6 +96,8 @@ export interface DatasetStats {
   readonly trainTokens: number;
   /** Decision states shortened to fit the context (earlier steps dropped or a message cut). */
   readonly truncatedStates: number;
+  /** Records left out by the round's size cap (maxTrainRecords, maxHeldoutRecords); absent when nothing was. */
+  readonly capped?: { readonly train: number; readonly heldout: number };
   /** Steps left out of training, by why. */
   readonly skipped: {
     readonly noPrinciples: number;
@@ -122,6 +124,10 @@ export interface DatasetOptions {
   readonly heldoutFraction: number;
   /** Seed of the session split: the same seed, the same split. */
   readonly seed: number;
+  /** At most this many training records, spread over the runs (a quick check of the loop); 0 or absent: every state. */
+  readonly maxTrainRecords?: number;
+  /** At most this many held-out records to score on; 0 or absent: every held-out state. */
+  readonly maxHeldoutRecords?: number;
 }
 
 export const DEFAULT_DATASET_OPTIONS: Omit<DatasetOptions, 'injection'> = { contextTokens: 1024, heldoutFraction: 0.2, seed: 0 };
@@ -378,12 +384,13 @@ export async function buildDataset(input: BuildInput): Promise<Dataset> {
     const plan = trainPlans[i];
     if (plan !== undefined) recordsOf(t, plan, 'train', options, count, built);
   });
-  const train = built.records.splice(0);
+  const allTrain = built.records.splice(0);
   heldSet.forEach((t, i) => {
     const plan = heldPlans[i];
     if (plan !== undefined) recordsOf(t, plan, 'heldout', options, count, built);
   });
-  const heldout = built.records;
+  const train = evenlySpaced(allTrain, options.maxTrainRecords);
+  const heldout = evenlySpaced(built.records, options.maxHeldoutRecords);
   if (train.length === 0) {
     const s = built.skipped;
     throw new DatasetError(
@@ -411,8 +418,18 @@ export async function buildDataset(input: BuildInput): Promise<Dataset> {
       truncatedStates: built.truncated,
       skipped: { ...built.skipped },
       principleStates,
+      ...(train.length < allTrain.length || heldout.length < built.records.length ? { capped: { train: allTrain.length - train.length, heldout: built.records.length - heldout.length } } : {}),
     },
   };
+}
+
+/**
+ * At most `max` records, spread evenly over the list (records come trajectory by trajectory, so every
+ * run keeps some of its steps); all of them without a cap. The same input gives the same records.
+ */
+export function evenlySpaced<T>(records: readonly T[], max: number | undefined): T[] {
+  if (max === undefined || max <= 0 || records.length <= max) return [...records];
+  return Array.from({ length: max }, (_, i) => records[Math.floor((i * records.length) / max)] as T);
 }
 
 /** Writes records as JSON lines (atomically: a reader never sees half a file). */

@@ -69,6 +69,12 @@ export interface RoundConfig {
    * 0 turns the judge score off. Without a judge model there is no such score (absent, never zero).
    */
   readonly judgeStates: number;
+  /** At most this many training states per iteration, spread over the runs; 0: every state (the round's size, see ROUND_SIZES). */
+  readonly maxTrainRecords: number;
+  /** At most this many held-out states scored per iteration; 0: every held-out state. */
+  readonly maxHeldoutRecords: number;
+  /** General prompts per set (replay, retention) the base model answers; 0: all of them (20 each). Fewer: a noisier retention. */
+  readonly generalPrompts: number;
 }
 
 export const BUILTIN_MODEL = 'smollm2-135m-instruct';
@@ -93,7 +99,28 @@ export const DEFAULT_ROUND_CONFIG: RoundConfig = {
   targets: 'recorded',
   samples: DEFAULT_SAMPLE_OPTIONS,
   judgeStates: 12,
+  maxTrainRecords: 0,
+  maxHeldoutRecords: 0,
+  generalPrompts: 0,
 };
+
+/** The knobs a round's size sets together. */
+export type RoundSize = Pick<RoundConfig, 'epochs' | 'contextTokens' | 'maxTrainRecords' | 'maxHeldoutRecords' | 'generalPrompts'>;
+
+/**
+ * The sizes the editor offers. `full` trains on every state; `quick` checks that the loop works on your data
+ * in minutes on a CPU (a dozen training states, short contexts, one epoch, a few general prompts), at the
+ * price of scores and a retention measured on few states.
+ */
+export const ROUND_SIZES: Readonly<Record<'full' | 'quick', RoundSize>> = {
+  full: { epochs: DEFAULT_ROUND_CONFIG.epochs, contextTokens: DEFAULT_ROUND_CONFIG.contextTokens, maxTrainRecords: 0, maxHeldoutRecords: 0, generalPrompts: 0 },
+  quick: { epochs: 1, contextTokens: 512, maxTrainRecords: 12, maxHeldoutRecords: 6, generalPrompts: 6 },
+};
+
+/** Which of ROUND_SIZES a configuration has, or undefined when its knobs were set by hand. */
+export function roundSizeOf(config: RoundConfig): keyof typeof ROUND_SIZES | undefined {
+  return (Object.keys(ROUND_SIZES) as (keyof typeof ROUND_SIZES)[]).find((name) => Object.entries(ROUND_SIZES[name]).every(([k, v]) => config[k as keyof RoundSize] === v));
+}
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/u, 'must be a date like 2026-01-31');
 const configSchema = z
@@ -135,6 +162,9 @@ const configSchema = z
       .strict()
       .partial(),
     judgeStates: z.number().int().min(0).max(500),
+    maxTrainRecords: z.number().int().min(0).max(1_000_000),
+    maxHeldoutRecords: z.number().int().min(0).max(1_000_000),
+    generalPrompts: z.number().int().min(0).max(20),
   })
   .strict()
   .partial();
@@ -255,7 +285,7 @@ async function datasetFor(env: RoundEnvironment, config: RoundConfig, principles
     pool,
     internalizedIds: internalized,
     embedder: env.embedder,
-    options: { injection: { ...config.injection, targetModel: config.model }, contextTokens: config.contextTokens, heldoutFraction: config.heldoutFraction, seed: config.seed },
+    options: { injection: { ...config.injection, targetModel: config.model }, contextTokens: config.contextTokens, heldoutFraction: config.heldoutFraction, seed: config.seed, maxTrainRecords: config.maxTrainRecords, maxHeldoutRecords: config.maxHeldoutRecords },
     embedCache: (texts) => embedCached(store, env.embedder, texts),
     evidenceWorkspaces: evidenceWorkspaces(store, pool),
     signal: env.signal,
@@ -485,7 +515,9 @@ async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFro
     }
     const models = env.modelsDir === undefined ? {} : { models_dir: env.modelsDir };
     phase('general', 'answering the general prompts with the base model (once per model)');
-    const general = await worker.general({ model: config.model, ...models, out_dir: join(env.runsDir, 'general', modelKey(config.model)) }, forward);
+    // A smaller set of general prompts is a set of its own: its answers are kept apart from the full set's.
+    const prompts = config.generalPrompts > 0 ? { prompts: config.generalPrompts } : {};
+    const general = await worker.general({ model: config.model, ...models, ...prompts, out_dir: join(env.runsDir, 'general', `${modelKey(config.model)}${config.generalPrompts > 0 ? `-${String(config.generalPrompts)}` : ''}`) }, forward);
     const replay = config.replay ? general.replay : undefined;
     const retention = general.retention;
     // A resumed iteration keeps the samples it kept before: sampling again would train on another dataset.
