@@ -3,17 +3,22 @@
  * (llama-cpp-python, pinned in scripts/setup-llama-server.sh) serving SmolLM2-135M-Instruct on
  * 127.0.0.1, started and stopped here: a whole answer, a streamed one, a timeout, a server killed
  * in the middle of a streamed answer, a model name the server does not serve, and structured output
- * (the server refuses OpenAI's json_schema format; the client falls back to its json_object form).
+ * (the server refuses OpenAI's json_schema format; the client falls back to its json_object form); and the
+ * server helper the editor uses: started on demand, stopped with its process group when idle (the idle
+ * time injected), a readiness timeout, a fixed port that is taken.
  * Skipped, with the reason, where scripts/setup-llama-server.sh has not run; INTERNALIZE_REQUIRE_LLAMA=1
  * turns that skip into a failure (for runs that did set it up).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { openAiCompatibleModel } from '../../src/core/llm/openaiCompatible.js';
 import { LanguageModelError } from '../../src/core/llm/languageModel.js';
 import type { LanguageModel } from '../../src/core/llm/languageModel.js';
 import { chatStructured } from '../../src/core/llm/structured.js';
+import { LlamaServerError, OnDemandLlamaServer, onDemandModel, startLlamaServer as startServer } from '../../src/core/llm/llamaServer.js';
 import { LLAMA_ALIAS, llamaEnvironment, startLlamaServer } from './llamaServer.js';
 import { sseChunks, startReplayServer } from '../unit/llm/replayServer.js';
 import type { LlamaEnvironment, LlamaServer } from './llamaServer.js';
@@ -142,6 +147,67 @@ describe('llama.cpp server killed in the middle of a streamed answer', { timeout
       assert.match(e.message, /^Could not connect \(ECONNREFUSED\) \(endpoint .*, after 2 attempts; the first attempt: The connection closed in the middle of the answer\)\. Check that the server is running/u);
       return true;
     });
+  });
+});
+
+/** Whether any process of `pid`'s process group is still there (the server leads its own group). */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(server: LlamaServer): Promise<void> {
+  if (server.process.exitCode === null && server.process.signalCode === null) await once(server.process, 'exit');
+}
+
+describe('the server helper\'s lifecycle (src/core/llm/llamaServer.ts), as the editor runs the Qwen summarizer', { timeout: 180_000 }, () => {
+  test('on demand: started by the first request, stopped with its process group once idle, started again on another port by the next', { skip }, async (t) => {
+    const started: LlamaServer[] = [];
+    const events: string[] = [];
+    // The editor waits five minutes; the same code with one second.
+    const onDemand = new OnDemandLlamaServer({ start: async () => started[started.push(await startLlamaServer(env)) - 1] as LlamaServer, idleMs: 1_000, onEvent: (line) => events.push(line) });
+    t.after(() => onDemand.stop());
+    const model = onDemandModel(onDemand, { alias: LLAMA_ALIAS, timeoutMs: 60_000 });
+    assert.equal(onDemand.current(), undefined);
+
+    assert.match((await model.chat({ messages: capital, maxTokens: 32, temperature: 0 })).text, /Paris/u);
+    const first = started[0] as LlamaServer;
+    const pid = first.process.pid as number;
+    await gone(first);
+    assert.equal(groupAlive(pid), false, 'the idle stop ended the whole process group');
+    assert.equal(onDemand.current(), undefined);
+    assert.match(events.join('\n'), /stopping llama\.cpp's server after 1 s unused/u);
+
+    assert.match((await model.chat({ messages: capital, maxTokens: 32, temperature: 0 })).text, /Paris/u);
+    assert.equal(started.length, 2);
+    assert.notEqual(started[1]?.baseUrl, first.baseUrl);
+    await onDemand.stop();
+    await gone(started[1] as LlamaServer);
+  });
+
+  test('a server that is not ready in time is stopped, and the error says so with the log\'s end', { skip }, async () => {
+    // Loading the model alone takes longer than this.
+    await assert.rejects(startLlamaServer(env, 50), (e: unknown) => {
+      assert.ok(e instanceof LlamaServerError);
+      assert.equal(e.kind, 'timeout');
+      assert.match(e.message, /^llama\.cpp's server did not answer within 0\.05 s \(.*\); it was stopped/u);
+      return true;
+    });
+  });
+
+  test('a fixed port held by a stranger is refused; a free fixed port is used', { skip }, async (t) => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    await assert.rejects(startServer({ ...env, alias: LLAMA_ALIAS, port }), { kind: 'port-in-use' });
+    await new Promise<void>((resolve) => holder.close(() => { resolve(); }));
+    const server = await startServer({ ...env, alias: LLAMA_ALIAS, port });
+    t.after(() => server.stop());
+    assert.equal(server.baseUrl, `http://127.0.0.1:${String(port)}/v1`);
   });
 });
 

@@ -37,11 +37,14 @@ export type TrainerCommand = (args: readonly string[], onLine?: (line: string) =
 const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(2)} GB`;
 const lastLine = (text: string): string => text.trim().split('\n').at(-1) ?? '';
 
-/** The trainer's `local_summarizer` command in `python`; rejects with the command's last line of output. */
-export function trainerCommand(python: string): TrainerCommand {
+/**
+ * The trainer's `local_summarizer` command in `python`; rejects with the command's last line of output.
+ * `env` adds to this process's environment (pip reads its index from there).
+ */
+export function trainerCommand(python: string, env: Readonly<Record<string, string>> = {}): TrainerCommand {
   return (args, onLine, signal) =>
     new Promise((resolve, reject) => {
-      const child = spawn(python, ['-m', 'internalize_trainer.local_summarizer', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+      const child = spawn(python, ['-m', 'internalize_trainer.local_summarizer', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, PYTHONUNBUFFERED: '1' } });
       let out = '';
       let err = '';
       createInterface({ input: child.stdout }).on('line', (line) => {
