@@ -11,7 +11,7 @@ import { UsageError, type ParsedArgs } from '../args.js';
 import type { CliIo } from '../context.js';
 
 /** Options that only a round on the user's data reads: given with --toy or --suite they would silently do nothing. */
-const OWN_DATA_ONLY = ['iterations', 'k', 'lora-rank', 'outcome', 'source', 'workspace', 'since', 'until', 'context-tokens', 'export-dataset', 'iteration', 'dry-run', 'auto-accept'];
+const OWN_DATA_ONLY = ['iterations', 'k', 'lora-rank', 'outcome', 'source', 'workspace', 'since', 'until', 'context-tokens', 'targets', 'samples', 'sample-filter', 'judge-url', 'judge-model', 'judge-states', 'export-dataset', 'iteration', 'dry-run', 'auto-accept'];
 
 /** The built-in round the command line asks for, or undefined for a round on the user's data. */
 export function worldConfigFrom(args: ParsedArgs, config: RoundConfig): WorldRoundConfig | undefined {

@@ -1,36 +1,38 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { DatasetError } from '../../core/distill/dataset.js';
 import { summarizeIteration } from '../../core/distill/ledger.js';
-import { BUILTIN_MODEL, DEFAULT_ROUND_CONFIG, estimateRound, lockPath, parseRoundConfig, resumeRound, RoundConfigError, runRound, type RoundConfig, type RoundEnvironment } from '../../core/distill/round.js';
-import { acquireRoundLock, RoundBusyError } from '../../core/distill/roundLock.js';
-import { adoptSuitePrinciples, recordSuiteScores, suiteReport } from '../../core/distill/suite.js';
-import { WorkerClient, type WorkerEvent } from '../../core/distill/worker.js';
+import { BUILTIN_MODEL, DEFAULT_ROUND_CONFIG, estimateRound, parseRoundConfig, resumeRound, ROUND_SIZES, RoundConfigError, roundSizeOf, runRound, type RoundConfig, type RoundEnvironment, type RoundEvent } from '../../core/distill/round.js';
+import { RoundBusyError } from '../../core/distill/roundLock.js';
+import { resumeWorldRound, runWorldRound, type World, type WorldRoundEnvironment } from '../../core/distill/worldRound.js';
 import type { IterationRecord, Store } from '../../core/store/index.js';
 import { config } from '../config.js';
 import type { InternalizeContext } from '../context.js';
 import { windowEmbedder } from '../embedder.js';
 import { reportError } from '../errors.js';
 import { runDashboard } from '../webviews/runDashboard.js';
+import type { RunStart } from '../webviews/runDashboardModel.js';
 import { resumePreset } from './iterationsPlan.js';
 
 interface Running {
   readonly iteration: number;
-  cancelled: boolean;
   /** Asks the round to stop at its next step (it keeps a checkpoint). */
   stop(): Promise<void>;
   /** Ends the worker at once (the extension is shutting down). */
   kill(): void;
 }
 
-type Report = (message: string, percent?: number) => void;
+/** What the editor's frame hands a round: where its events, the worker's stderr and a stop request go. */
+type RoundHooks = Required<Pick<RoundEnvironment, 'signal' | 'onEvent' | 'onDiagnostic'>>;
 
-/** What one kind of round does inside the shared frame (worker, progress, status bar, iteration record). */
-interface RoundJob {
-  readonly config: Record<string, unknown>;
-  readonly firstMessage: string;
-  run(worker: WorkerClient, outDir: string, report: Report): Promise<{ metrics: Record<string, unknown>; collapse?: { collapsed?: boolean; reasons?: string[] }; summary: string; after?: () => Promise<void> }>;
+/** One iteration as the frame watches it: how the dashboard and notification name it, and the round service call. */
+interface WatchedRound {
+  readonly label: string;
+  readonly dashboard: Omit<RunStart, 'iteration'>;
+  /** Whether a finished iteration is announced (the last of a loop, or a single round). */
+  readonly last: boolean;
+  run(hooks: RoundHooks): Promise<{ readonly record: IterationRecord; readonly summary: string; readonly after?: () => Promise<void> }>;
 }
 
 const PHASES: Readonly<Record<string, string>> = {
@@ -42,7 +44,7 @@ const PHASES: Readonly<Record<string, string>> = {
   retention: 'measuring retention',
 };
 
-function progressMessage(event: Extract<WorkerEvent, { event: 'progress' }>): string {
+function progressMessage(event: Extract<RoundEvent, { event: 'progress' }>): string {
   const phase = PHASES[event.phase] ?? event.phase;
   const parts = [`${phase}${event.principle === undefined ? '' : ` ${event.principle}`} ${String(event.step)}/${String(event.total)}`];
   if (event.loss !== undefined) parts.push(`loss ${event.loss.toFixed(4)}`);
@@ -51,80 +53,49 @@ function progressMessage(event: Extract<WorkerEvent, { event: 'progress' }>): st
   return parts.join(' · ');
 }
 
-/** The toy world: a tiny model learns four principles of a synthetic tool-use world, in about 90 s on two CPU cores. */
-function toyJob(storage: string, resumeFrom?: string): RoundJob {
-  const distill = { regime: config.regime(), persistence: config.injectionPersistence(), lean_memory: config.leanMemory(), ...(resumeFrom === undefined ? {} : { resume_from: resumeFrom }) };
-  const roundConfig = { ...distill, world: 'toy' };
-  return {
-    config: roundConfig,
-    firstMessage: 'teaching the toy model the world (first run only) and caching the teacher…',
-    async run(worker, outDir, report) {
-      const result = await worker.distill({ toy: true, seed: 0, cache_dir: join(storage, 'cache'), out_dir: outDir, config: distill }, (event) => {
-        if (event.event === 'progress') report(progressMessage(event), (100 * event.step) / Math.max(event.total, 1));
-      });
-      const collapse = result.metrics.collapse as { collapsed?: boolean; reasons?: string[] } | undefined;
-      return { metrics: result.metrics, collapse, summary: summarizeIteration(result.metrics) };
-    },
-  };
+/** What every kind of round reads from the editor: the store, where runs and models go, the worker's Python. */
+function roundPlaces(ctx: InternalizeContext): Pick<RoundEnvironment, 'store' | 'runsDir' | 'python' | 'modelsDir'> {
+  const storage = ctx.extension.globalStorageUri.fsPath;
+  return { store: ctx.getStore(), runsDir: join(storage, 'runs'), python: config.pythonPath() || 'python3', modelsDir: process.env.INTERNALIZE_MODELS_DIR ?? join(storage, 'models') };
+}
+
+/** The principle suite's table, rendered beside its source (kept open for saving or copying). */
+async function showSuiteReport(ctx: InternalizeContext, report: string): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: report });
+  await vscode.window.showTextDocument(doc, { preview: false });
+  await vscode.commands.executeCommand('markdown.showPreviewToSide', doc.uri).then(undefined, (e: unknown) => {
+    ctx.log.debug(`Markdown preview unavailable: ${String(e)}`);
+  });
 }
 
 /**
- * The principle suite on the base model (SmolLM2-135M-Instruct by default): calibration, teacher
- * sampling, one round in the chosen regime (off-policy by default) with replay, per-principle
- * scores, which land in the pool.
+ * A built-in round (the toy world or the principle suite on the base model), new or resumed, through
+ * its round service in the editor's frame; the settings choose the regime, model and principles.
  */
-function suiteJob(ctx: InternalizeContext, store: Store, number: number, resumeFrom?: string): RoundJob {
-  const model = config.baseModel();
-  const principles = config.suitePrinciples();
-  // The CI-sized recipe per principle (trainer/internalize_trainer/recipe.py CI_SUITE): a few dozen
-  // cases, short answers, one round; the benchmark (bench/internalize) runs the full-size one.
-  // The regime setting applies here too, so off-policy (the default), on-policy and SFT can be compared on the suite.
-  const distill = { regime: config.regime(), lean_memory: config.leanMemory(), ...(resumeFrom === undefined ? {} : { resume_from: resumeFrom }) };
-  const suiteConfig = { principles: principles.length > 0 ? principles : null, n_train: 24, n_heldout: 20, teacher_samples: 4, eval_samples: 2, max_new_tokens: 48, max_records_per_principle: 20, rounds: 1, seed: 0, distill };
-  const roundConfig = { regime: distill.regime, world: 'suite', model, suite: suiteConfig };
-  return {
-    config: roundConfig,
-    firstMessage: `loading ${model}…`,
-    async run(worker, outDir, report) {
-      const phases = ['calibrate', 'sample', 'train', 'evaluate'];
-      const result = await worker.suite({ model, models_dir: process.env.INTERNALIZE_MODELS_DIR ?? join(ctx.extension.globalStorageUri.fsPath, 'models'), out_dir: outDir, config: suiteConfig }, (event) => {
-        if (event.event !== 'progress') return;
-        // Each phase is a share of the bar; within a phase, its own step count.
-        const index = Math.max(0, phases.indexOf(event.phase === 'distill' ? 'train' : event.phase));
-        report(progressMessage(event), (100 * (index + event.step / Math.max(event.total, 1))) / phases.length);
-      });
-      const texts = result.principles.flatMap((p) => (p.text === undefined || p.text === '' ? [] : [{ id: p.id, text: p.text }]));
-      const ids = adoptSuitePrinciples(store, texts, number);
-      const scored = recordSuiteScores(store, number, result, ids);
-      // The pool this iteration internalized, frozen: Compare Iterations diffs these snapshots.
-      if (store.snapshots.get(number) === undefined) store.snapshots.freeze(number, store.principles.list({ status: 'accepted' }));
-      ctx.notify('principles');
-      const trained = result.principles.filter((p) => p.calibrated);
-      const internalized = trained.filter((p) => p.internalized).length;
-      const scores = trained.flatMap((p) => (p.score === null ? [] : [p.score]));
-      const metrics: Record<string, unknown> = {
-        principles_trained: trained.length,
-        principles_internalized: internalized,
-        mean_score: scores.length === 0 ? null : scores.reduce((a, b) => a + b, 0) / scores.length,
-        retention_ratio: result.retention?.ratio ?? null,
-        timings: result.timings,
-      };
-      const summary = `${String(internalized)} of ${String(trained.length)} trained principles internalized${result.retention === null ? '' : `; retention NLL ×${result.retention.ratio.toFixed(3)}`} (${String(scored)} scores in the Principles view)`;
+async function worldRound(ctx: InternalizeContext, world: World, resume: { readonly iteration: number; readonly checkpoint: string } | undefined, setRunning: (r: Running | undefined) => void, status: vscode.StatusBarItem): Promise<void> {
+  const store = ctx.getStore();
+  const env: WorldRoundEnvironment = { ...roundPlaces(ctx), cacheDir: join(ctx.extension.globalStorageUri.fsPath, 'cache') };
+  const number = resume?.iteration ?? (store.iterations.latest()?.number ?? 0) + 1;
+  const suite = world === 'suite';
+  ctx.log.info(`Iteration ${String(number)} (${world}): starting the worker (${env.python}), output in ${join(env.runsDir, `iteration-${String(number)}`)}`);
+  await watchedIteration(ctx, number, {
+    label: suite ? 'principle suite' : 'toy world',
+    // The toy world evaluates after training (about a sixth of its time); the bar reaches 100% only with the result.
+    dashboard: suite ? { title: 'principle suite', phases: ['calibrate', 'sample', 'train', 'evaluate'] } : { title: 'toy world', phases: ['train', 'evaluate'], weights: [5, 1] },
+    last: true,
+    run: async (hooks) => {
+      const result =
+        resume === undefined
+          ? await runWorldRound({ ...env, ...hooks }, { world, regime: config.regime(), persistence: config.injectionPersistence(), leanMemory: config.leanMemory(), model: config.baseModel(), principles: config.suitePrinciples() })
+          : await resumeWorldRound({ ...env, ...hooks }, resume.iteration, resume.checkpoint);
+      const report = result.report;
       return {
-        metrics,
-        collapse: result.collapse ?? undefined,
-        summary,
-        after: async () => {
-          const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: suiteReport(result, texts, ids, model) });
-          await vscode.window.showTextDocument(doc, { preview: false });
-          // The table reads best rendered; the source stays open for saving or copying.
-          await vscode.commands.executeCommand('markdown.showPreviewToSide', doc.uri).then(undefined, (e: unknown) => {
-            ctx.log.debug(`Markdown preview unavailable: ${String(e)}`);
-          });
-        },
+        record: result.record,
+        summary: result.scored === undefined ? result.summary : `${result.summary} (${String(result.scored)} scores in the Principles view)`,
+        ...(report === undefined ? {} : { after: () => showSuiteReport(ctx, report) }),
       };
     },
-  };
+  }, setRunning, status);
 }
 
 /** The iteration an `internalize.startRound` argument `{ resumeOwnData: N }` asks to resume, if it is one. */
@@ -159,7 +130,7 @@ function modelProblem(path: string): string | undefined {
 
 /**
  * The short flow of a round on your data: base model, regime, injection, which trajectories teach,
- * iterations, LoRA rank, device. Each step starts on the last choice (validated again: a setting
+ * iterations, LoRA rank, device, size (full or a quick check). Each step starts on the last choice (validated again: a setting
  * that no longer parses falls back to the default, and the log says why).
  */
 async function chooseOwnRound(ctx: InternalizeContext, store: Store): Promise<{ config: RoundConfig; iterations: number } | undefined> {
@@ -176,7 +147,7 @@ async function chooseOwnRound(ctx: InternalizeContext, store: Store): Promise<{ 
     ...(last.model === BUILTIN_MODEL ? [] : [{ label: `$(folder) ${basename(last.model)}`, description: last.model, value: last.model }]),
     { label: '$(folder-opened) Choose a model folder or .gguf file…', value: '' },
   ];
-  let model = await pick(title, '1/7 base model', models, last.model);
+  let model = await pick(title, '1/8 base model', models, last.model);
   if (model === undefined) return undefined;
   if (model === '') {
     const uri = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: true, canSelectMany: false, openLabel: 'Use as base model', title: 'A Hugging Face model folder (config.json and weights) or a .gguf file' });
@@ -189,14 +160,14 @@ async function chooseOwnRound(ctx: InternalizeContext, store: Store): Promise<{ 
     }
     model = path;
   }
-  const regime = await pick<RoundConfig['regime']>(title, '2/7 regime', [
+  const regime = await pick<RoundConfig['regime']>(title, '2/8 regime', [
     { label: 'Off-policy', description: 'default, the paper’s stable choice', detail: 'The student learns the teacher’s distribution on your recorded actions.', value: 'off-policy' },
     { label: 'On-policy', detail: 'The student samples each action and the teacher scores it.', value: 'on-policy' },
     { label: 'SFT', detail: 'Plain fine-tuning on your recorded actions (a baseline).', value: 'sft' },
   ], last.regime);
   if (regime === undefined) return undefined;
   const lastInjection = last.injection.mode === 'global' ? 'global' : last.injection.persistence;
-  const injection = await pick<'ephemeral' | 'cumulative' | 'global'>(title, '3/7 injection', [
+  const injection = await pick<'ephemeral' | 'cumulative' | 'global'>(title, '3/8 injection', [
     { label: 'Step-wise, ephemeral', description: 'default', detail: 'At each step, that step’s principles on the latest observation (the paper’s).', value: 'ephemeral' },
     { label: 'Step-wise, cumulative', detail: 'Earlier steps’ blocks stay in the context.', value: 'cumulative' },
     { label: 'Global', detail: 'The pool once, on the task.', value: 'global' },
@@ -214,32 +185,41 @@ async function chooseOwnRound(ctx: InternalizeContext, store: Store): Promise<{ 
     { label: '$(calendar) Successful runs since a date…', value: 'since' },
     { label: '$(list-flat) Every run, whatever its outcome', description: `${String(summaries.length)} · includes failures`, value: key({ outcome: 'any' }) },
   ];
-  const chosenSelection = await pick(title, '4/7 teacher trajectories', selections, key(last.selection));
+  const chosenSelection = await pick(title, '4/8 teacher trajectories', selections, key(last.selection));
   if (chosenSelection === undefined) return undefined;
   let selection: unknown;
   if (chosenSelection === 'since') {
-    const since = await vscode.window.showInputBox({ title: `${title} (4/7 since)`, prompt: 'Successful runs that started on or after this date', placeHolder: '2026-01-31', ignoreFocusOut: true, validateInput: (v) => (/^\d{4}-\d{2}-\d{2}$/u.test(v.trim()) && !Number.isNaN(Date.parse(v.trim())) ? undefined : 'A date like 2026-01-31') });
+    const since = await vscode.window.showInputBox({ title: `${title} (4/8 since)`, prompt: 'Successful runs that started on or after this date', placeHolder: '2026-01-31', ignoreFocusOut: true, validateInput: (v) => (/^\d{4}-\d{2}-\d{2}$/u.test(v.trim()) && !Number.isNaN(Date.parse(v.trim())) ? undefined : 'A date like 2026-01-31') });
     if (since === undefined) return undefined;
     selection = { outcome: 'success', since: since.trim() };
   } else selection = JSON.parse(chosenSelection) as unknown;
   const lastIterations = ctx.extension.globalState.get<unknown>(REMEMBERED_ITERATIONS);
   const iterationsText = await vscode.window.showInputBox({
-    title: `${title} (5/7 iterations)`,
+    title: `${title} (5/8 iterations)`,
     prompt: 'How many iterations to run one after another (each starts from the previous student; the loop stops at a collapse)',
     value: String(typeof lastIterations === 'number' ? lastIterations : config.iterations()),
     ignoreFocusOut: true,
     validateInput: (v) => (/^\d+$/u.test(v.trim()) && Number(v) >= 1 && Number(v) <= 20 ? undefined : 'A whole number from 1 to 20'),
   });
   if (iterationsText === undefined) return undefined;
-  const rank = await pick(title, '6/7 LoRA rank', [4, 8, 16, 32].map((r) => ({ label: `Rank ${String(r)}`, description: r === 8 ? 'default' : r < 8 ? 'smaller, faster' : 'more capacity, more memory', value: r })), last.loraRank);
+  const rank = await pick(title, '6/8 LoRA rank', [4, 8, 16, 32].map((r) => ({ label: `Rank ${String(r)}`, description: r === 8 ? 'default' : r < 8 ? 'smaller, faster' : 'more capacity, more memory', value: r })), last.loraRank);
   if (rank === undefined) return undefined;
-  const device = await pick<RoundConfig['device']>(title, '7/7 device', [
+  const device = await pick<RoundConfig['device']>(title, '7/8 device', [
     { label: 'Auto', description: 'default', detail: 'A GPU when the worker sees one, else the CPU.', value: 'auto' },
     { label: 'CPU', value: 'cpu' },
     { label: 'CUDA', detail: 'Refused with a clear message when the worker sees no CUDA device. Several GPUs: run the CLI under torchrun.', value: 'cuda' },
   ], last.device);
   if (device === undefined) return undefined;
-  const roundConfig = parseRoundConfig({ ...last, model, regime, injection: { ...last.injection, mode: injection === 'global' ? 'global' : 'stepwise', persistence: injection === 'global' ? last.injection.persistence : injection }, selection, loraRank: rank, device }, 'the round settings');
+  const q = ROUND_SIZES.quick;
+  const lastSize = roundSizeOf(last) ?? 'custom';
+  const size = await pick<'full' | 'quick' | 'custom'>(title, '8/8 size', [
+    { label: 'Full', description: 'default', detail: `Every decision state of the chosen runs, ${String(ROUND_SIZES.full.contextTokens)}-token contexts, ${String(ROUND_SIZES.full.epochs)} epochs, all general prompts.`, value: 'full' },
+    { label: 'Quick check', description: 'minutes on a CPU', detail: `At most ${String(q.maxTrainRecords)} training and ${String(q.maxHeldoutRecords)} held-out states, ${String(q.contextTokens)}-token contexts, ${String(q.epochs)} epoch, ${String(q.generalPrompts)} general prompts: checks the loop on your data; its scores rest on few states.`, value: 'quick' },
+    ...(lastSize === 'custom' ? [{ label: 'As last time', detail: `${String(last.maxTrainRecords || 'every')} training states, ${String(last.contextTokens)}-token contexts, ${String(last.epochs)} epochs`, value: 'custom' as const }] : []),
+  ], lastSize);
+  if (size === undefined) return undefined;
+  const sized = size === 'custom' ? {} : ROUND_SIZES[size];
+  const roundConfig = parseRoundConfig({ ...last, model, regime, injection: { ...last.injection, mode: injection === 'global' ? 'global' : 'stepwise', persistence: injection === 'global' ? last.injection.persistence : injection }, selection, loraRank: rank, device, ...sized }, 'the round settings');
   return { config: roundConfig, iterations: Number(iterationsText.trim()) };
 }
 
@@ -248,16 +228,7 @@ async function ownDataRounds(ctx: InternalizeContext, setRunning: (r: Running | 
   const store = ctx.getStore();
   const choice = await chooseOwnRound(ctx, store);
   if (choice === undefined) return;
-  const storage = ctx.extension.globalStorageUri.fsPath;
-  const embedder = await windowEmbedder(ctx)();
-  const env: RoundEnvironment = {
-    store,
-    runsDir: join(storage, 'runs'),
-    python: config.pythonPath() || 'python3',
-    modelsDir: process.env.INTERNALIZE_MODELS_DIR ?? join(storage, 'models'),
-    embedder,
-    continual: { autoAccept: config.autoAccept() },
-  };
+  const env: RoundEnvironment = { ...roundPlaces(ctx), embedder: await windowEmbedder(ctx)(), continual: { autoAccept: config.autoAccept() } };
   const { config: roundConfig, iterations } = choice;
   let estimate: Awaited<ReturnType<typeof estimateRound>>;
   try {
@@ -273,7 +244,7 @@ async function ownDataRounds(ctx: InternalizeContext, setRunning: (r: Running | 
   const minutes = Math.max(1, Math.round(estimate.seconds / 60));
   const go = await vscode.window.showInformationMessage(
     `Train ${roundConfig.model === BUILTIN_MODEL ? 'SmolLM2-135M-Instruct' : basename(roundConfig.model)} on ${String(s.trainRecords)} decision states from ${String(s.trajectories)} trajectories (${String(s.heldoutRecords)} held out for scoring), about ${String(s.trainTokens)} tokens × ${String(roundConfig.epochs)} epochs: about ${String(minutes)} min per iteration, ${String(iterations)} iteration${iterations === 1 ? '' : 's'}.`,
-    { modal: true, detail: `${String(s.truncatedStates)} states are cut to ${String(roundConfig.contextTokens)} tokens. The time is ${estimate.basis === 'assumed' ? 'a rough guess before anything was measured on this machine' : `from the speed measured in ${estimate.basis}`}.` },
+    { modal: true, detail: `${String(s.truncatedStates)} states are cut to ${String(roundConfig.contextTokens)} tokens.${s.capped === undefined ? '' : ` The size leaves out ${String(s.capped.train)} training and ${String(s.capped.heldout)} held-out states.`} The time is ${estimate.basis === 'assumed' ? 'a rough guess before anything was measured on this machine' : `from the speed measured in ${estimate.basis}`}.` },
     'Start',
   );
   if (go !== 'Start') return;
@@ -282,43 +253,41 @@ async function ownDataRounds(ctx: InternalizeContext, setRunning: (r: Running | 
 
   for (let i = 0; i < iterations; i++) {
     const number = (store.iterations.latest()?.number ?? 0) + 1;
-    const next = await watchedIteration(ctx, env, number, `your principles, ${String(i + 1)} of ${String(iterations)}`, i === iterations - 1, (e) => runRound(e, roundConfig), setRunning, status);
+    const next = await watchedIteration(ctx, number, ownDataWatch(`your principles, ${String(i + 1)} of ${String(iterations)}`, i === iterations - 1, (hooks) => runRound({ ...env, ...hooks }, roundConfig)), setRunning, status);
     if (!next) break;
   }
 }
 
 /** Resume Round for an iteration on your data: the same dataset and configuration, from its last checkpoint. */
 async function resumeOwnData(ctx: InternalizeContext, number: number, setRunning: (r: Running | undefined) => void, status: vscode.StatusBarItem): Promise<void> {
-  const storage = ctx.extension.globalStorageUri.fsPath;
-  const env: RoundEnvironment = {
-    store: ctx.getStore(),
-    runsDir: join(storage, 'runs'),
-    python: config.pythonPath() || 'python3',
-    modelsDir: process.env.INTERNALIZE_MODELS_DIR ?? join(storage, 'models'),
-    embedder: await windowEmbedder(ctx)(),
+  const env: RoundEnvironment = { ...roundPlaces(ctx), embedder: await windowEmbedder(ctx)() };
+  await watchedIteration(ctx, number, ownDataWatch('your principles, resumed', true, (hooks) => resumeRound({ ...env, ...hooks }, number)), setRunning, status);
+}
+
+/** An iteration on your data as the frame watches it. */
+function ownDataWatch(label: string, last: boolean, run: (hooks: RoundHooks) => Promise<IterationRecord>): WatchedRound {
+  return {
+    label,
+    // The round service's phases: general answers (once per model), training, scoring; 100% only with the result.
+    dashboard: { title: 'your principles', phases: ['general', 'train', 'score'], weights: [2, 6, 2] },
+    last,
+    run: async (hooks) => {
+      const record = await run(hooks);
+      return { record, summary: summarizeIteration(record.metrics ?? {}) };
+    },
   };
-  await watchedIteration(ctx, env, number, 'your principles, resumed', true, (e) => resumeRound(e, number), setRunning, status);
 }
 
 /**
- * One iteration of a round on your data in the editor's frame: the Run Dashboard, a cancellable
+ * One iteration of any kind of round in the editor's frame: the Run Dashboard, a cancellable
  * notification, the status bar, the log; says whether the loop may go on.
  */
-async function watchedIteration(
-  ctx: InternalizeContext,
-  env: RoundEnvironment,
-  number: number,
-  label: string,
-  last: boolean,
-  run: (env: RoundEnvironment) => Promise<IterationRecord>,
-  setRunning: (r: Running | undefined) => void,
-  status: vscode.StatusBarItem,
-): Promise<boolean> {
-  const watch = runDashboard(ctx).begin({ iteration: number, title: 'your principles', phases: ['train', 'evaluate'] });
+async function watchedIteration(ctx: InternalizeContext, number: number, round: WatchedRound, setRunning: (r: Running | undefined) => void, status: vscode.StatusBarItem): Promise<boolean> {
+  const { label, last } = round;
+  const watch = runDashboard(ctx).begin({ iteration: number, ...round.dashboard });
   const abort = new AbortController();
   const current: Running = {
     iteration: number,
-    cancelled: false,
     // The round service turns the abort into the worker's cancel: it stops at its next step and keeps a checkpoint.
     stop: () => {
       abort.abort();
@@ -333,13 +302,12 @@ async function watchedIteration(
   status.tooltip = 'Distillation round running (click to stop)';
   status.show();
   try {
-    const record = await vscode.window.withProgress(
+    const { record, summary, after } = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Internalize: iteration ${String(number)} (${label})`, cancellable: true },
       (progress, token) => {
         token.onCancellationRequested(() => void vscode.commands.executeCommand('internalize.stopRound'));
         let reported = 0;
-        return run({
-            ...env,
+        return round.run({
             signal: abort.signal,
             onDiagnostic: (line) => {
               ctx.log.debug(`[worker] ${line}`);
@@ -351,11 +319,11 @@ async function watchedIteration(
                 ctx.log.info(`Iteration ${String(number)}: ${event.message}`);
                 progress.report({ message: event.message });
                 // The record changes state at these points: the Iterations view follows.
-                if (event.phase === 'dataset' || event.phase === 'save') ctx.notify('iterations');
+                if (event.phase === 'dataset' || event.phase === 'worker' || event.phase === 'save') ctx.notify('iterations');
               } else if (event.event === 'log') ctx.log.info(`Iteration ${String(number)}: ${event.message}`);
-              else if (event.event === 'progress' && event.phase === 'train') {
-                const pct = Math.round((100 * event.step) / Math.max(event.total, 1));
-                progress.report({ increment: Math.max(0, pct - reported), message: progressMessage({ ...event, id: 0 }) });
+              else if (event.event === 'progress') {
+                const pct = Math.round(watch.percent);
+                progress.report({ increment: Math.max(0, pct - reported), message: progressMessage(event) });
                 reported = Math.max(reported, pct);
                 status.text = `$(beaker~spin) Internalize: iteration ${String(number)} ${String(reported)}%`;
               }
@@ -365,11 +333,11 @@ async function watchedIteration(
     );
     ctx.notify('iterations');
     ctx.notify('principles');
-    const summary = summarizeIteration(record.metrics ?? {});
     if (record.status === 'done' || record.status === 'collapsed') {
       const reasons = (record.verdict?.reasons as string[] | undefined) ?? [];
       watch.finish({ status: record.status, summary, metrics: record.metrics ?? {}, reasons });
       ctx.log.info(`Iteration ${String(number)} ${record.status}: ${summary}`);
+      await after?.();
       if (record.status === 'collapsed') {
         void vscode.window.showWarningMessage(`Internalize: iteration ${String(number)} collapsed and the loop stops: ${reasons.join('; ')}. Roll back from the Iterations view.`);
         return false;
@@ -389,7 +357,10 @@ async function watchedIteration(
         const remembered = ctx.extension.globalState.get<Record<string, unknown>>(REMEMBERED_ROUND) ?? {};
         await ctx.extension.globalState.update(REMEMBERED_ROUND, { ...remembered, device: 'cpu' });
       }
-    } else void vscode.window.showErrorMessage(`Internalize: iteration ${String(number)} failed: ${reason}`);
+    } else {
+      ctx.log.error(`Internalize: iteration ${String(number)} failed: ${reason}`);
+      void vscode.window.showErrorMessage(`Internalize: iteration ${String(number)} failed: ${reason}`);
+    }
     return false;
   } catch (error) {
     if (error instanceof RoundBusyError || error instanceof RoundConfigError) {
@@ -451,101 +422,7 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
       await ownDataRounds(ctx, (r) => (running = r), status);
       return;
     }
-    const store = ctx.getStore();
-    const number = resume?.iteration ?? (store.iterations.latest()?.number ?? 0) + 1;
-    const storage = ctx.extension.globalStorageUri.fsPath;
-    const outDir = join(storage, 'runs', `iteration-${String(number)}`);
-    mkdirSync(outDir, { recursive: true });
-    // The same lock as rounds on your data (and the CLI's): one round per database, whatever its kind.
-    let lock: ReturnType<typeof acquireRoundLock>;
-    try {
-      lock = acquireRoundLock(lockPath(store, join(storage, 'runs')), number);
-    } catch (error) {
-      if (!(error instanceof RoundBusyError)) throw error;
-      void vscode.window.showWarningMessage(`Internalize: ${error.message}`);
-      return;
-    }
-    const job = kind.id === 'suite' ? suiteJob(ctx, store, number, resume?.checkpoint) : toyJob(storage, resume?.checkpoint);
-    const startedAt = new Date().toISOString();
-    const record = (patch: Partial<IterationRecord>): void => {
-      store.iterations.save({ number, status: 'running', config: job.config, startedAt, ...patch });
-      ctx.notify('iterations');
-    };
-    record({});
-    const runId = store.runs.start('distill', { iteration: number, config: job.config, logPath: outDir });
-    const python = config.pythonPath() || 'python3';
-    ctx.log.info(`Iteration ${String(number)} (${kind.id}): starting the worker (${python}), output in ${outDir}`);
-    // The Run Dashboard (webviews/runDashboard.ts) opens with the round and sees every worker event and stderr line.
-    // A toy round's pool is frozen as it starts (the suite freezes its own after adopting its principles), so
-    // Compare with Previous and Roll Back have a pool to work with.
-    if (kind.id === 'toy' && store.snapshots.get(number) === undefined) store.snapshots.freeze(number, store.principles.list({ status: 'accepted' }));
-    const watch = runDashboard(ctx).begin({ iteration: number, title: kind.id === 'suite' ? 'principle suite' : 'toy world', phases: kind.id === 'suite' ? ['calibrate', 'sample', 'train', 'evaluate'] : ['train'] });
-    const worker = WorkerClient.start({
-      python,
-      cwd: storage,
-      onDiagnostic: (line) => {
-        ctx.log.debug(`[worker] ${line}`);
-        watch.diagnostic(line);
-      },
-      onEvent: (event) => {
-        watch.event(event);
-      },
-    });
-    const current: Running = {
-      iteration: number,
-      cancelled: false,
-      stop: () => worker.cancel(),
-      kill: () => {
-        worker.dispose(0);
-      },
-    };
-    running = current;
-    status.text = `$(beaker~spin) Internalize: iteration ${String(number)}`;
-    status.tooltip = 'Distillation round running (click to stop)';
-    status.show();
-    try {
-      const result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Internalize: iteration ${String(number)} (${kind.id === 'suite' ? 'principle suite' : 'toy world'})`, cancellable: true },
-        async (progress, token) => {
-          token.onCancellationRequested(() => void vscode.commands.executeCommand('internalize.stopRound'));
-          const hello = await worker.hello();
-          ctx.log.info(`Worker ${hello.version} (protocol ${String(hello.protocol)}, torch ${hello.torch}, ${hello.cuda ? 'CUDA' : 'CPU'})`);
-          progress.report({ message: job.firstMessage });
-          let reported = 0;
-          let lastLogged = '';
-          return job.run(worker, outDir, (message, percent) => {
-            const pct = Math.round(percent ?? reported);
-            progress.report({ increment: Math.max(0, pct - reported), message });
-            reported = Math.max(reported, pct);
-            status.text = `$(beaker~spin) Internalize: iteration ${String(number)} ${String(reported)}%`;
-            // One log line per phase change, not per step.
-            const phase = message.split(' ')[0] ?? '';
-            if (phase !== lastLogged) ctx.log.info(`Iteration ${String(number)}: ${message}`);
-            lastLogged = phase;
-          });
-        },
-      );
-      const collapsed = result.collapse?.collapsed === true;
-      record({ status: collapsed ? 'collapsed' : 'done', metrics: result.metrics, verdict: result.collapse ?? {}, adapterPath: typeof result.metrics.adapter === 'string' ? result.metrics.adapter : undefined, endedAt: new Date().toISOString() });
-      store.runs.finish(runId, 'done');
-      watch.finish({ status: collapsed ? 'collapsed' : 'done', summary: result.summary, metrics: result.metrics, reasons: result.collapse?.reasons });
-      ctx.log.info(`Iteration ${String(number)} ${collapsed ? 'collapsed' : 'done'}: ${result.summary}`);
-      await result.after?.();
-      if (collapsed) void vscode.window.showWarningMessage(`Internalize: iteration ${String(number)} collapsed and the loop stops: ${(result.collapse?.reasons ?? []).join('; ')}.`);
-      else void vscode.window.showInformationMessage(`Internalize: iteration ${String(number)} done: ${result.summary}.`);
-    } catch (error) {
-      const cancelled = current.cancelled;
-      record({ status: cancelled ? 'cancelled' : 'failed', endedAt: new Date().toISOString(), verdict: { error: error instanceof Error ? error.message : String(error) } });
-      store.runs.finish(runId, cancelled ? 'cancelled' : 'failed', error instanceof Error ? error.message : String(error));
-      watch.finish({ status: cancelled ? 'cancelled' : 'failed', reason: error instanceof Error ? error.message : String(error), checkpoint: watch.lastCheckpoint });
-      if (cancelled) void vscode.window.showInformationMessage(`Internalize: iteration ${String(number)} stopped; its last checkpoint is kept in ${outDir}.`);
-      else await reportError(ctx.log, `Internalize: iteration ${String(number)} failed`, error);
-    } finally {
-      worker.dispose();
-      lock.release();
-      running = undefined;
-      status.hide();
-    }
+    await worldRound(ctx, kind.id === 'suite' ? 'suite' : 'toy', resume, (r) => (running = r), status);
   };
 
   ctx.push(
@@ -555,7 +432,6 @@ export function registerDistillCommands(ctx: InternalizeContext): void {
         void vscode.window.showInformationMessage('Internalize: no distillation round is running.');
         return;
       }
-      running.cancelled = true;
       ctx.log.info(`Iteration ${String(running.iteration)}: stop requested`);
       await running.stop().catch(() => undefined);
     }),
