@@ -16,16 +16,22 @@ import {
 } from '../../core/distill/round.js';
 import { RoundBusyError } from '../../core/distill/roundLock.js';
 import type { WorkerClient, WorkerOptions } from '../../core/distill/worker.js';
+import { llmJudge, type JudgeScore, type LlmJudge } from '../../core/distill/judge.js';
+import { textRedactor } from '../../core/experience/textRedaction.js';
+import { openAiCompatibleModel } from '../../core/llm/openaiCompatible.js';
+import { createRedactor } from '../../core/redaction/index.js';
 import { openStore, type IterationRecord, type Store } from '../../core/store/index.js';
 import { parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import { databasePath, type CliIo, type Command } from '../context.js';
 import { distillWorld, isWorldIteration, worldConfigFrom } from './distillWorld.js';
 
 const USAGE =
-  'internalize distill [--toy | --suite [--principles P2,P6]] [--lean-memory] [--iterations N] [--model NAME|DIR] [--regime off-policy|on-policy|sft] [--injection stepwise|cumulative|global] [--k N] [--lora-rank N] [--epochs N] [--device auto|cpu|cuda] [--outcome success|failure|unknown|any] [--source NAME] [--workspace DIR] [--since DATE] [--until DATE] [--context-tokens N] [--auto-accept] [--dry-run] [--export-dataset FILE [--iteration N]] [--resume N] [--runs DIR] [--python PATH] [--models-dir DIR] [--db PATH]';
+  'internalize distill [--toy | --suite [--principles P2,P6]] [--lean-memory] [--iterations N] [--model NAME|DIR] [--regime off-policy|on-policy|sft] [--injection stepwise|cumulative|global] [--k N] [--lora-rank N] [--epochs N] [--device auto|cpu|cuda] [--outcome success|failure|unknown|any] [--source NAME] [--workspace DIR] [--since DATE] [--until DATE] [--context-tokens N] [--targets recorded|teacher-samples] [--samples K] [--sample-filter divergence|judge] [--judge-url URL --judge-model NAME] [--judge-states N] [--auto-accept] [--dry-run] [--export-dataset FILE [--iteration N]] [--resume N] [--runs DIR] [--python PATH] [--models-dir DIR] [--db PATH]';
 
 const SUMMARY = `Distill your accepted principles into a local model on your own trajectories, iteration after iteration: each iteration freezes the pool, builds the dataset (step-wise teacher views of your successful runs), trains from the previous student, scores every principle on held-out sessions by divergence, and lets the collapse guard decide.
   --dry-run estimates records, tokens and time without training. --export-dataset FILE writes the dataset of the last iteration run (or of --iteration N, without running) as JSONL in the trainer's record format.
+  --targets teacher-samples trains on the base model's own responses at each state (with its principles in context; --samples K per state, default 4) instead of the recorded actions, keeping those the filter accepts: divergence (default: fluent, and likelier with the principles than without) or judge (an LLM judge).
+  --judge-url URL --judge-model NAME: an OpenAI-compatible endpoint (API key in INTERNALIZE_JUDGE_API_KEY) that judges teacher samples and gives each principle an LLM-judge score beside the divergence score (student against base answers on --judge-states held-out states, default 12). Text is redacted before it is sent.
   --auto-accept applies the pool operations the offline miner finds in trajectories captured since the previous iteration (without it they wait for review).
   --toy runs the built-in toy world instead (a tiny model learns four principles of a synthetic tool-use world, the whole loop in minutes on CPU); --suite runs the built-in principle suite on --model (checkers score each principle; --principles P2,P6 chooses which, all ten by default); both take --regime, --epochs and --injection stepwise|cumulative, write the same iteration records as the editor and resume with --resume N.
   Defaults: the built-in SmolLM2-135M-Instruct, off-policy, step-wise ephemeral injection, k 5, LoRA rank 8, 2 epochs, successful trajectories. The worker's Python is --python, else INTERNALIZE_PYTHON, else ./.venv/bin/python, else python3.`;
@@ -33,7 +39,7 @@ const SUMMARY = `Distill your accepted principles into a local model on your own
 /** How the command gets its embedder; tests pass their own. */
 export type EmbedderResolver = (io: CliIo) => Promise<TextEmbedder>;
 
-const VALUES = ['db', 'iterations', 'model', 'regime', 'injection', 'k', 'lora-rank', 'epochs', 'device', 'outcome', 'source', 'workspace', 'since', 'until', 'context-tokens', 'export-dataset', 'iteration', 'resume', 'runs', 'python', 'models-dir', 'principles'];
+const VALUES = ['db', 'iterations', 'model', 'regime', 'injection', 'k', 'lora-rank', 'epochs', 'device', 'outcome', 'source', 'workspace', 'since', 'until', 'context-tokens', 'targets', 'samples', 'sample-filter', 'judge-url', 'judge-model', 'judge-states', 'export-dataset', 'iteration', 'resume', 'runs', 'python', 'models-dir', 'principles'];
 const FLAGS = ['dry-run', 'auto-accept', 'toy', 'suite', 'lean-memory'];
 
 function whole(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
@@ -76,12 +82,38 @@ export function configFrom(args: ParsedArgs, cwd: string): RoundConfig {
     if (value !== undefined) selection[key] = key === 'workspace' ? resolve(cwd, value) : value;
   }
   raw.selection = selection;
+  const targets = args.options.get('targets');
+  if (targets !== undefined) raw.targets = targets;
+  const samples: Record<string, unknown> = {};
+  const count = whole(args, 'samples', 1, 32);
+  if (count !== undefined) samples.k = count;
+  const filter = args.options.get('sample-filter');
+  if (filter !== undefined) samples.filter = filter;
+  if (Object.keys(samples).length > 0) {
+    if (targets !== 'teacher-samples') throw new UsageError('--samples and --sample-filter go with --targets teacher-samples.');
+    raw.samples = samples;
+  }
+  const judgeStates = whole(args, 'judge-states', 0, 500);
+  if (judgeStates !== undefined) raw.judgeStates = judgeStates;
   try {
     return parseRoundConfig(raw, 'options');
   } catch (error) {
-    if (error instanceof RoundConfigError) throw new UsageError(error.message.replace(/\bloraRank\b/u, '--lora-rank').replace(/\bselection\.(\w+)/gu, '--$1'));
+    if (error instanceof RoundConfigError) {
+      throw new UsageError(error.message.replace(/\bloraRank\b/u, '--lora-rank').replace(/\bselection\.(\w+)/gu, '--$1').replace(/\bsamples\.k\b/u, '--samples').replace(/\bsamples\.filter\b/u, '--sample-filter').replace(/\bjudgeStates\b/u, '--judge-states'));
+    }
     throw error;
   }
+}
+
+/** The LLM judge of --judge-url and --judge-model (both or neither), behind the same redaction as Summarize's prompts. */
+export async function judgeFrom(args: ParsedArgs, io: CliIo): Promise<LlmJudge | undefined> {
+  const url = args.options.get('judge-url');
+  const model = args.options.get('judge-model');
+  if (url === undefined && model === undefined) return undefined;
+  if (url === undefined || model === undefined) throw new UsageError('--judge-url and --judge-model go together: the OpenAI-compatible endpoint and the model name there.');
+  if (!/^https?:\/\//u.test(url)) throw new UsageError(`--judge-url must be an http(s) URL such as http://127.0.0.1:8080/v1, not "${url}".`);
+  const apiKey = io.env.INTERNALIZE_JUDGE_API_KEY;
+  return llmJudge(openAiCompatibleModel({ baseUrl: url, model, ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }), maxRetries: 3 }), textRedactor(await createRedactor()));
 }
 
 function pythonFor(args: ParsedArgs, io: CliIo): string {
@@ -95,7 +127,7 @@ const fixed = (x: unknown, digits = 3): string => (typeof x === 'number' && Numb
 
 /** The per-iteration table and each iteration's principle scores, as plain text. */
 export function iterationTable(store: Store, records: readonly IterationRecord[]): string {
-  const lines = ['Iteration  Status     Train/held-out  Final loss  Mean score  Internalized  Action NLL base→student  Retention ×'];
+  const lines = ['Iteration  Status     Targets                      Train/held-out  Final loss  Mean score  Judge score  Internalized  Action NLL base→student  Retention ×'];
   for (const r of records) {
     const m = r.metrics ?? {};
     const data = m.dataset as { train?: number; heldout?: number } | undefined;
@@ -104,9 +136,12 @@ export function iterationTable(store: Store, records: readonly IterationRecord[]
     const cells = [
       String(r.number).padEnd(9),
       r.status.padEnd(10),
+      (typeof m.targets === 'string' ? m.targets : typeof r.config.targets === 'string' ? r.config.targets : 'recorded').padEnd(28),
       (data === undefined ? '–' : `${String(data.train)}/${String(data.heldout)}`).padEnd(15),
       fixed(train?.final_loss, 4).padEnd(11),
       fixed(m.mean_score, 2).padEnd(11),
+      // Absent without a judge model ('–'), never shown as zero.
+      fixed(m.mean_judge_score, 2).padEnd(12),
       (typeof m.principles_internalized === 'number' ? `${String(m.principles_internalized)}/${String(m.principles_scored)}` : '–').padEnd(13),
       (nll === undefined ? '–' : `${fixed(nll.base)} → ${fixed(nll.student)}`).padEnd(24),
       fixed(m.retention_ratio),
@@ -122,11 +157,14 @@ export function iterationTable(store: Store, records: readonly IterationRecord[]
       continue;
     }
     if (r.status === 'collapsed') lines.push('', `Iteration ${String(r.number)} collapsed, the loop stops: ${((r.verdict?.reasons as string[] | undefined) ?? []).join('; ')}.`);
-    lines.push('', `Iteration ${String(r.number)}: divergence score per principle (1 − KL(teacher‖student)/KL(teacher‖base) on held-out states where the selector picked it)`);
+    const judged = typeof r.metrics?.judge_model === 'string' ? r.metrics.judge_model : undefined;
+    lines.push('', `Iteration ${String(r.number)}: divergence score per principle (1 − KL(teacher‖student)/KL(teacher‖base) on held-out states where the selector picked it)${judged === undefined ? '' : `; llm-judge: share of graded held-out states where the student's answer without principles follows it (base model's share), by ${judged}`}`);
     if (scores.length === 0) lines.push('  (no held-out state picked any principle)');
     for (const s of scores) {
       const states = typeof s.detail.states === 'number' ? s.detail.states : 0;
-      lines.push(`  ${s.principleId.padEnd(6)} ${fixed(s.score, 2).padStart(6)}  ${s.internalized ? 'internalized' : '            '}  ${String(states)} states${s.score === undefined && typeof s.detail.reason === 'string' ? `  (${s.detail.reason})` : ''}`);
+      const judge = s.detail.judge as JudgeScore | undefined;
+      const judgeCell = judged === undefined ? '' : judge === undefined || judge.score === null ? `  llm-judge –${judge === undefined ? '' : ` (${judge.reason})`}` : `  llm-judge ${fixed(judge.score, 2)} (base ${fixed(judge.base, 2)}, ${String(judge.states)} states)`;
+      lines.push(`  ${s.principleId.padEnd(6)} ${fixed(s.score, 2).padStart(6)}  ${s.internalized ? 'internalized' : '            '}  ${String(states)} states${s.score === undefined && typeof s.detail.reason === 'string' ? `  (${s.detail.reason})` : ''}${judgeCell}`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -173,6 +211,7 @@ export function makeDistillCommand(resolveEmbedder: EmbedderResolver, startWorke
       const exportTo = args.options.get('export-dataset');
       if (only !== undefined && exportTo === undefined) throw new UsageError('--iteration N goes with --export-dataset FILE (which iteration\'s dataset to write).');
       const config = configFrom(args, io.cwd);
+      const judge = await judgeFrom(args, io);
       const world = worldConfigFrom(args, config);
       const dbPath = databasePath(args.options.get('db'), io);
       const store = openStore(dbPath);
@@ -202,7 +241,7 @@ export function makeDistillCommand(resolveEmbedder: EmbedderResolver, startWorke
         };
         process.once('SIGINT', stop);
         try {
-          const env: RoundEnvironment = { ...base, embedder, continual: { autoAccept: args.flags.has('auto-accept') }, signal: abort.signal };
+          const env: RoundEnvironment = { ...base, embedder, ...(judge === undefined ? {} : { judge }), continual: { autoAccept: args.flags.has('auto-accept') }, signal: abort.signal };
           if (args.flags.has('dry-run')) {
             const estimate = await estimateRound(env, config);
             const s = estimate.stats;
