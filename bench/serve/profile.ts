@@ -10,10 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { loadOnnxModel } from '../../src/core/embedding/onnxModel.js';
 import { builtinModelDir, createEmbedder } from '../../src/core/embedding/resolve.js';
-import { buildState, DEFAULT_SEGMENT_POLICY, SegmentCache, servePrinciples, stateSegments, warmPool, type ServePart } from '../../src/core/serving/index.js';
+import { buildState, DEFAULT_SEGMENT_POLICY, SegmentCache, servePrinciples, sharedSegmentCache, stateSegments, warmPool, type ServePart } from '../../src/core/serving/index.js';
 import { openStore } from '../../src/core/store/index.js';
+import { createServer } from '../../src/mcp/server.js';
 import { cpuMs, percentile, ROOT, sessionStream, syntheticPool } from './setup.js';
 
 function arg(name: string, fallback: string): string {
@@ -94,6 +97,50 @@ async function main(): Promise<void> {
     const gcSum = gcPauses.reduce((s, v) => s + v, 0);
     console.log(`\ngarbage collection during the stream: ${String(gcPauses.length)} pauses, ${gcSum.toFixed(1)} ms in all (${[...gcKinds].map(([k, ms]) => `${k} ${ms.toFixed(1)} ms`).join(', ')}), longest ${Math.max(0, ...gcPauses).toFixed(2)} ms`);
     console.log(`event-loop delay (main thread): p50 ${(loop.percentile(50) / 1e6).toFixed(2)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(2)} ms, max ${(loop.max / 1e6).toFixed(2)} ms`);
+
+    // The same warm calls through the MCP server (schema validation, the answer rendered, JSON-RPC over an
+    // in-memory transport), with the request and the answer also written and read as JSON, as stdio would.
+    // The server disposes its embedder when it closes; this one is still needed below.
+    const server = createServer({ dbPath: store.path, resolveEmbedder: () => Promise.resolve({ ...embedder, dispose: () => Promise.resolve() }) });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: 'bench', version: '0' });
+    await client.connect(clientSide);
+    try {
+      const viaMcp: number[] = [];
+      const direct: number[] = [];
+      const json: number[] = [];
+      for (const [i, c] of [...stream, ...stream].entries()) {
+        if (c.first) {
+          sharedSegmentCache.clear();
+          cache.clear();
+        }
+        const args = { ...c.state, k: 5 };
+        let t0 = performance.now();
+        const result = await client.callTool({ name: 'principles_for_state', arguments: args });
+        const mcpMs = performance.now() - t0;
+        t0 = performance.now();
+        JSON.parse(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'principles_for_state', arguments: args } }));
+        JSON.parse(JSON.stringify({ jsonrpc: '2.0', id: i, result }));
+        const jsonMs = performance.now() - t0;
+        t0 = performance.now();
+        await call(c.state);
+        // The first pass over the stream warms the server's pool and JIT; the second is measured.
+        if (i >= stream.length && !c.first) {
+          viaMcp.push(mcpMs);
+          json.push(jsonMs);
+          direct.push(performance.now() - t0);
+        }
+      }
+      // Each side's log insert is the other's foreign commit, so here both pay the pool's version check every call.
+      console.log('\nwarm calls through the MCP server (in-memory transport) beside servePrinciples called directly, alternated (both re-check the pool version)');
+      console.log(line('  through the MCP server', viaMcp));
+      console.log(line('  servePrinciples directly', direct));
+      console.log(line('  request and answer as JSON text', json));
+    } finally {
+      await client.close();
+      await server.close();
+    }
 
     // The embedding taken apart, in this thread, on the segments a warm call embeds (each state's newest step).
     const model = await loadOnnxModel({ dir: builtinModelDir(cacheDir), variant, threads: 1 });
