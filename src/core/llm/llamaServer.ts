@@ -204,7 +204,10 @@ async function startOn(options: LlamaServerOptions, port: number): Promise<Llama
   const readyWithinMs = options.readyWithinMs ?? 60_000;
   const deadline = Date.now() + readyWithinMs;
   for (;;) {
-    if (spawnError !== undefined) throw new LlamaServerError(`could not run ${options.python} (${spawnError.message}); point to an interpreter with llama-cpp-python[server].`, 'binary-missing');
+    if (spawnError !== undefined) {
+      process.removeListener('exit', reap);
+      throw new LlamaServerError(`could not run ${options.python} (${spawnError.message}); point to an interpreter with llama-cpp-python[server].`, 'binary-missing');
+    }
     if (exited(child)) throw exitError(options, port, output, child.exitCode, child.signalCode);
     if (await serves(baseUrl, options.alias) && !exited(child)) return server;
     if (Date.now() >= deadline) break;

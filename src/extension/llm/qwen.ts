@@ -44,7 +44,7 @@ function vscodeFetchUi(ctx: InternalizeContext): FetchUi {
 /** The setting to change, added to a start failure that the user fixes there. */
 function withSettingHint(error: unknown): unknown {
   if (!(error instanceof LlamaServerError) || error.kind !== 'binary-missing') return error;
-  return new Error(`${QWEN_LABEL} runs in llama.cpp's server: ${error.message} Set internalize.llm.llamaServerPython to it (npm start sets it up).`, { cause: error });
+  return new Error(`${QWEN_LABEL} runs in llama.cpp's server: ${error.message} Point internalize.llm.llamaServerPython at one that has it (npm start sets it up).`, { cause: error });
 }
 
 /** The one server of this window: stopped when idle and with the extension. */

@@ -40,6 +40,8 @@ test('a missing interpreter or model file is refused before anything starts, nam
     return true;
   });
   await assert.rejects(startLlamaServer({ python: process.execPath, gguf: '/nowhere/model.gguf', alias: 'a' }), { kind: 'model-missing', message: /no model file at \/nowhere\/model\.gguf/u });
+  // A file that is there but cannot be run (no execute permission): the spawn itself fails.
+  await assert.rejects(startLlamaServer({ python: gguf, gguf, alias: 'a' }), { kind: 'binary-missing', message: /^could not run .*model\.gguf \(spawn .*EACCES\); point to an interpreter with llama-cpp-python\[server\]/u });
 });
 
 const systemPython = '/usr/bin/python3';
