@@ -94,3 +94,24 @@ test('withStoreCache puts the cache in front of any TextEmbedder, keeping its id
   await cached.dispose();
   store.close();
 });
+
+test('withStoreCache passes a token-capped call straight through: the store keys vectors by text alone', async () => {
+  const store = openStore(':memory:');
+  const inner = recording();
+  const seen: (number | undefined)[] = [];
+  const capped: TextEmbedder = {
+    ...inner,
+    embed(texts, signal, options) {
+      seen.push(options?.maxTokens);
+      return inner.embed(texts, signal, options);
+    },
+  };
+  const cached = withStoreCache(store, capped);
+  await cached.embed(principles, undefined, { maxTokens: 16 });
+  await cached.embed(principles, undefined, { maxTokens: 16 });
+  assert.deepEqual(seen, [16, 16], 'each capped call reaches the embedder with its cap');
+  assert.equal(new EmbeddingRepository(store.db).get(inner.id, inner.dim, principles.map(textHash)).size, 0, 'nothing capped was stored under the texts');
+  await cached.embed(principles);
+  assert.equal(new EmbeddingRepository(store.db).get(inner.id, inner.dim, principles.map(textHash)).size, principles.length);
+  store.close();
+});
