@@ -142,8 +142,7 @@ export async function resumeWorldRound(env: WorldRoundEnvironment, number: numbe
   if (record === undefined) throw new RoundConfigError(`There is no iteration ${String(number)} to resume.`);
   if (record.config.world !== 'toy' && record.config.world !== 'suite') throw new RoundConfigError(`Iteration ${String(number)} is not a toy-world or principle-suite round.`);
   if (record.status !== 'failed' && record.status !== 'cancelled') throw new RoundConfigError(`Iteration ${String(number)} is ${record.status}; only a failed or stopped round can be resumed.`);
-  // Records written before the round service kept their configuration hold `world` and the trainer's settings only.
-  const config = parseWorldRoundConfig(record.config.round ?? { world: record.config.world, ...(typeof record.config.regime === 'string' ? { regime: record.config.regime } : {}) }, `iteration ${String(number)}'s stored configuration`);
+  const config = parseWorldRoundConfig(record.config.round ?? earlierConfig(record.config), `iteration ${String(number)}'s stored configuration`);
   const lock = acquireRoundLock(lockPath(store, env.runsDir), number);
   try {
     markStale(store, lock);
@@ -157,6 +156,20 @@ export async function resumeWorldRound(env: WorldRoundEnvironment, number: numbe
   } finally {
     lock.release();
   }
+}
+
+/** A record written before the round service kept its configuration: the world and the trainer's settings it stored. */
+function earlierConfig(stored: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const suite = stored.suite as { principles?: unknown } | undefined;
+  const pick = (key: string, value: unknown, type: 'string' | 'boolean'): Record<string, unknown> => (typeof value === type ? { [key]: value } : {});
+  return {
+    world: stored.world,
+    ...pick('regime', stored.regime, 'string'),
+    ...pick('persistence', stored.persistence, 'string'),
+    ...pick('leanMemory', stored.lean_memory, 'boolean'),
+    ...pick('model', stored.model, 'string'),
+    ...(Array.isArray(suite?.principles) ? { principles: suite.principles } : {}),
+  };
 }
 
 function phase(env: WorldRoundEnvironment, iteration: number, p: RoundPhase, message: string): void {

@@ -118,9 +118,13 @@ test('resume refuses what it cannot continue, naming why', async () => {
   store.iterations.save({ number: 2, status: 'done', config: { world: 'toy' } });
   await assert.rejects(resumeWorldRound(env, 2), /Iteration 2 is done; only a failed or stopped round can be resumed/u);
   // A record from before the service kept its configuration: its world and regime are enough.
-  store.iterations.save({ number: 3, status: 'cancelled', config: { world: 'toy', regime: 'on-policy', persistence: 'ephemeral', lean_memory: false } });
+  store.iterations.save({ number: 3, status: 'cancelled', config: { world: 'toy', regime: 'on-policy', persistence: 'cumulative', lean_memory: true } });
   const resumed = (await resumeWorldRound(env, 3)).record;
-  assert.equal((resumed.config.round as { regime: string }).regime, 'on-policy');
+  assert.deepEqual(resumed.config.round, { world: 'toy', regime: 'on-policy', persistence: 'cumulative', leanMemory: true, model: 'smollm2-135m-instruct', principles: [] });
+  store.iterations.save({ number: 5, status: 'failed', config: { world: 'suite', regime: 'sft', model: 'm', suite: { principles: ['P6'] } } });
+  assert.deepEqual((await resumeWorldRound(env, 5)).record.config.round, { world: 'suite', regime: 'sft', persistence: 'ephemeral', leanMemory: false, model: 'm', principles: ['P6'] });
+  store.iterations.save({ number: 6, status: 'failed', config: { world: 'toy', round: { world: 'toy', regime: 'rl' } } });
+  await assert.rejects(resumeWorldRound(env, 6), /Invalid iteration 6's stored configuration: regime: /u);
   assert.ok(env.events.some((e) => e.event === 'log' && e.iteration === 3 && /No usable checkpoint was kept: training starts again/u.test(e.message)));
   store.close();
 });
