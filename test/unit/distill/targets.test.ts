@@ -126,7 +126,7 @@ test('judge filter: the judge keeps, rejects and fails samples; verdicts are in 
   // The prompt holds the principle's text, the recorded action and the candidate, at temperature 0.
   const first = model.requests[0];
   assert.equal(first?.temperature, 0);
-  const prompt = first?.messages.map((m) => m.content).join('\n') ?? '';
+  const prompt = first.messages.map((m) => m.content).join('\n');
   assert.match(prompt, /P1: When tests fail, read the failing test first\./u);
   assert.match(prompt, /What the agent actually did next \(it worked\):\nbash: sed -i/u);
   assert.match(prompt, /A CANDIDATE next action written by another model:\nread_file tests\/test_report\.py/u);
@@ -174,9 +174,9 @@ test('the LLM-judge score: the student against the base per principle, order dra
   assert.deepEqual([...scores.keys()], ['P1', 'P2'], 'a principle without text in the snapshot is not judged');
   const p1 = scores.get('P1');
   assert.equal(p1?.method, 'llm-judge');
-  assert.equal(p1?.score, 1);
-  assert.equal(p1?.base, 0.5);
-  assert.equal(p1?.states, 2);
+  assert.equal(p1.score, 1);
+  assert.equal(p1.base, 0.5);
+  assert.equal(p1.states, 2);
   assert.equal(scores.get('P2')?.score, null, 'not applicable anywhere: no score, not zero');
   assert.match(scores.get('P2')?.reason ?? '', /applied to neither answer/u);
   const prompt = model.requests[0]?.messages.map((m) => m.content).join('\n') ?? '';
