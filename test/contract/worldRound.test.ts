@@ -16,7 +16,7 @@ const ROOT = join(__dirname, '..', '..');
 const PYTHON = join(ROOT, '.venv', 'bin', 'python');
 const CACHE = join(ROOT, '.cache', 'toy');
 
-test('internalize distill --toy: refused while a round holds the lock; the worker killed mid-round fails it with the reason and log tail and no half-written iteration; --resume finishes it', { timeout: 1_500_000, skip: existsSync(join(CACHE, 'toy-llama-seed0-v2')) ? false : `no toy model in ${CACHE}; run test/contract/worker.test.ts first` }, async (t) => {
+test('internalize distill --toy: refused while a round holds the lock; the worker killed mid-round fails it with the reason and log tail and no half-written iteration; --resume finishes it', { timeout: 2_700_000, skip: existsSync(join(CACHE, 'toy-llama-seed0-v2')) ? false : `no toy model in ${CACHE}; run test/contract/worker.test.ts first` }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'internalize-toy-round-'));
   t.after(() => {
     rmSync(dir, { recursive: true, force: true });
