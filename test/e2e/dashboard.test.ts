@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { proposeOps } from '../../src/core/experience/curation.js';
 import { openStore } from '../../src/core/store/index.js';
-import { Editor, ROOT, steps } from './harness.js';
+import { Editor, ROOT, steps, watchDashboard } from './harness.js';
 
 /**
  * Watching and comparing rounds in a real editor: a toy-world round opens the Run Dashboard, which
@@ -17,8 +17,6 @@ describe('Run Dashboard and the Iterations view actions in a real editor', { tim
   let editor: Editor;
   let storePath = '';
   const { step, failed } = steps(() => editor);
-  const iterationsPane = () => editor.page.locator('.pane', { has: editor.page.locator('.pane-header', { hasText: 'Iterations' }) });
-  const iterationRow = (n: number) => iterationsPane().locator('.monaco-list-row', { hasText: new RegExp(`Iteration ${String(n)}(?!\\d)`, 'u') }).first();
 
   before(async () => {
     editor = await Editor.start({
@@ -53,13 +51,16 @@ describe('Run Dashboard and the Iterations view actions in a real editor', { tim
 
   step('a toy-world round opens the Run Dashboard, which reaches 100% with drawn charts and the result in words', async () => {
     await editor.page.locator('.activitybar [aria-label^="Internalize"]').first().click();
-    await iterationRow(1).waitFor({ timeout: 30_000 });
+    await editor.iterationRow(1).waitFor({ timeout: 30_000 });
     await editor.pickFromCommand('Internalize: Start Distillation Round', 'Toy world');
     const frame = await editor.frameWith('[data-chart="loss"]', 60_000);
     assert.match((await frame.locator('header h1').textContent()) ?? '', /Iteration 2 · toy world/u);
-    await frame.locator('[data-percent="100"]').waitFor({ timeout: 480_000 });
-    // Training ends at 100%; the toy world's evaluation and retention probe follow before the result.
-    await frame.locator('.result h2', { hasText: /Iteration finished|collapsed/u }).waitFor({ timeout: 180_000 });
+    const seen = await watchDashboard(frame, 2, 660_000);
+    // After training the bar shows the toy world's evaluation, short of 100%; 100% comes with the result.
+    assert.ok(seen.some((x) => x.line.includes('Evaluating held-out prompts') && x.percent < 100), `the evaluation shows before the end:\n${JSON.stringify(seen)}`);
+    assert.ok(seen.every((x) => x.percent < 100 || x.line.startsWith('Finished')), 'nothing but the result reaches 100%');
+    await frame.locator('.result h2', { hasText: /Iteration finished|collapsed/u }).waitFor({ timeout: 10_000 });
+    await frame.locator('[data-percent="100"]').waitFor({ timeout: 10_000 });
     const loss = frame.locator('[data-chart="loss"]');
     const points = Number(await loss.getAttribute('data-points'));
     assert.ok(points > 0, `the loss chart has ${String(points)} points`);
@@ -73,13 +74,13 @@ describe('Run Dashboard and the Iterations view actions in a real editor', { tim
   });
 
   step('the iteration lands in the Iterations view, short, with its details in the tooltip', async () => {
-    const row = iterationRow(2);
+    const row = editor.iterationRow(2);
     await row.waitFor({ timeout: 20_000 });
     assert.match((await row.textContent()) ?? '', /Iteration 2\s*(done|collapsed) · toy · acc \d\.\d\d/u);
   });
 
   step('Compare with Previous shows the pool diff and the metric deltas', async () => {
-    const row = iterationRow(2);
+    const row = editor.iterationRow(2);
     await row.hover();
     await row.locator('.action-label[aria-label="Compare with Previous"]').click();
     const frame = await editor.frameWith('table.metric-deltas');
@@ -103,22 +104,9 @@ describe('Run Dashboard and the Iterations view actions in a real editor', { tim
   });
 
   step('Roll Back to iteration 1 asks, then restores its pool and sets iteration 2 aside', async () => {
-    const row = iterationRow(1);
-    await row.click({ button: 'right' });
-    // The row's context menu offers it; the action itself runs from the palette, because a click on a
-    // freshly opened web menu is sometimes swallowed (the menu stays open with the item highlighted).
-    await editor.page.locator('.monaco-menu .action-item', { hasText: 'Roll Back to This Iteration' }).first().waitFor({ timeout: 10_000 });
-    await editor.page.keyboard.press('Escape');
-    await editor.runCommand('Internalize: Roll Back to This Iteration');
-    const pick = editor.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Iteration 1' }).first();
-    await pick.waitFor({ timeout: 10_000 });
-    await pick.click();
-    const dialog = editor.page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ timeout: 15_000 });
-    assert.match((await dialog.textContent()) ?? '', /1 retired/u);
-    await dialog.locator('.monaco-button', { hasText: 'Apply Changes' }).first().click();
+    assert.match(await editor.rollBackTo(1), /1 retired/u);
     await editor.notification(/rolled back to iteration 1; 1 pool changes applied/u);
-    await iterationsPane().locator('.monaco-list-row', { hasText: /Iteration 2\s*rolled back/u }).first().waitFor({ timeout: 15_000 });
+    await editor.pane('Iterations').locator('.monaco-list-row', { hasText: /Iteration 2\s*rolled back/u }).first().waitFor({ timeout: 15_000 });
     const store = openStore(storePath, { readonly: true });
     try {
       assert.deepEqual(store.principles.list({ status: 'accepted' }).map((p) => p.id), ['P1']);

@@ -1,10 +1,9 @@
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { checkSpecificity } from '../../src/core/experience/specificity.js';
-import { Editor, ROOT, steps } from './harness.js';
+import { Editor, importSampleRuns, ROOT, steps } from './harness.js';
 
 const SAMPLES = join(ROOT, 'samples');
 
@@ -44,9 +43,7 @@ describe('The first hour on the demo', { timeout: 1_080_000 }, () => {
       workspaceFiles: demoWorkspace(),
       // The demo's store, filled as `npm start` fills it: the sample runs imported by the CLI on the same core.
       prepare: ({ home }) => {
-        const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'import', join(SAMPLES, 'agent-runs'), '--db', join(home, 'internalize.db')], { encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`importing the sample runs failed: ${r.stderr}`);
-        if (/warning|skipped/iu.test(r.stdout + r.stderr)) throw new Error(`the sample runs should import cleanly:\n${r.stdout}${r.stderr}`);
+        importSampleRuns(join(home, 'internalize.db'));
       },
       settings: ({ home }) => ({ 'internalize.store.path': join(home, 'internalize.db'), 'internalize.capture.enabled': false, 'internalize.trainer.pythonPath': join(ROOT, '.venv', 'bin', 'python') }),
       env: { INTERNALIZE_TOY_CACHE: join(ROOT, '.cache', 'toy') },
@@ -58,7 +55,7 @@ describe('The first hour on the demo', { timeout: 1_080_000 }, () => {
     await editor.close();
   });
 
-  const pane = (title: string) => editor.page.locator('.pane', { has: editor.page.locator('.pane-header', { hasText: title }) });
+  const pane = (title: string) => editor.pane(title);
   const principleRows = () => pane('Principles').locator('.monaco-list-row');
 
   step('the Internalize container shows the sample runs of four agents on the sample project', async () => {
@@ -92,11 +89,7 @@ describe('The first hour on the demo', { timeout: 1_080_000 }, () => {
   });
 
   step('Summarize with the offline miner proposes general principles', async () => {
-    await editor.runCommand('Internalize: Summarize Trajectories into Principles');
-    const mine = editor.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Mine recurring patterns offline' }).first();
-    await mine.waitFor({ timeout: 10_000 });
-    await mine.click();
-    const text = await editor.notification(/Internalize mined \d+ recurring patterns/u, 30_000);
+    const text = await editor.summarizeWithMiner();
     console.log(`miner: ${text}`);
     assert.match(text, /from 10 trajectories: [1-9]\d* new proposals to review/u);
     await principleRows().filter({ hasText: 'Proposed changes' }).first().waitFor({ timeout: 20_000 });

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
 
 export const ROOT = join(__dirname, '..', '..');
 export const VSIX = join(ROOT, 'dist', 'internalize.vsix');
@@ -44,6 +44,32 @@ async function waitForHttp(url: string, timeoutMs: number, child: ChildProcess):
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`code-server did not answer at ${url} within ${String(timeoutMs)} ms`);
+}
+
+/**
+ * The editor starts as `npm start` starts it (scripts/start.mjs): an empty extension gallery and no update,
+ * recommendation or experiment checks, so it makes no lookups that fail offline (ENOTFOUND open-vsx.org).
+ */
+const OFFLINE_ENV = { EXTENSIONS_GALLERY: '{}' };
+const OFFLINE_SETTINGS = {
+  'security.workspace.trust.enabled': false,
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'update.mode': 'none',
+  'workbench.enableExperiments': false,
+  'npm.fetchOnlinePackageInfo': false,
+  'typescript.disableAutomaticTypeAcquisition': true,
+};
+
+/** Imports the sample runs of four agents (samples/agent-runs) into a store with the CLI, as `npm start` does; they must import cleanly. */
+export function importSampleRuns(db: string): void {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'import', join(ROOT, 'samples', 'agent-runs'), '--db', db], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`importing the sample runs failed: ${r.stderr}`);
+  if (/warning|skipped/iu.test(r.stdout + r.stderr)) throw new Error(`the sample runs should import cleanly:\n${r.stdout}${r.stderr}`);
 }
 
 export interface EditorOptions {
@@ -94,21 +120,18 @@ export class Editor {
       writeFileSync(join(workspace, name), content);
     }
     options.prepare?.({ workspace, home });
-    writeFileSync(
-      join(userData, 'User', 'settings.json'),
-      JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off', ...(typeof options.settings === 'function' ? options.settings({ workspace, home }) : options.settings) }),
-    );
+    writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({ ...OFFLINE_SETTINGS, ...(typeof options.settings === 'function' ? options.settings({ workspace, home }) : options.settings) }));
     const port = await freePort();
     const configFile = join(root, 'config.yaml');
     writeFileSync(configFile, `bind-addr: 127.0.0.1:${String(port)}\nauth: none\ncert: false\n`);
     const common = ['--config', configFile, '--user-data-dir', userData, '--extensions-dir', extensions];
-    const install = spawnSync(CODE_SERVER, [...common, '--install-extension', VSIX], { encoding: 'utf8', timeout: 120_000 });
+    const install = spawnSync(CODE_SERVER, [...common, '--install-extension', VSIX], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...OFFLINE_ENV } });
     if (install.status !== 0) throw new Error(`Installing ${VSIX} into code-server failed: ${install.stderr || install.stdout}`);
     const serverLog: string[] = [];
     const server = spawn(
       CODE_SERVER,
       [...common, '--bind-addr', `127.0.0.1:${String(port)}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', workspace],
-      { env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+      { env: { ...process.env, ...OFFLINE_ENV, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     server.stdout.on('data', (d: Buffer) => serverLog.push(d.toString()));
     server.stderr.on('data', (d: Buffer) => serverLog.push(d.toString()));
@@ -162,6 +185,40 @@ export class Editor {
       }
     }
     await item.click();
+  }
+
+  /** A view of the Internalize container by its title ('Trajectories', 'Principles', 'Iterations'). */
+  pane(title: string): Locator {
+    return this.page.locator('.pane', { has: this.page.locator('.pane-header', { hasText: title }) });
+  }
+
+  /** Iteration n's row in the Iterations view (not n0, n1…). */
+  iterationRow(n: number): Locator {
+    return this.pane('Iterations').locator('.monaco-list-row', { hasText: new RegExp(`Iteration ${String(n)}(?!\\d)`, 'u') }).first();
+  }
+
+  /** Summarize Trajectories into Principles with the offline miner; resolves with its notification ("Internalize mined N recurring patterns…"). */
+  async summarizeWithMiner(): Promise<string> {
+    await this.pickFromCommand('Internalize: Summarize Trajectories into Principles', 'Mine recurring patterns offline');
+    return this.notification(/Internalize mined \d+ recurring patterns/u, 30_000);
+  }
+
+  /**
+   * Roll Back to This Iteration on iteration n: its row's context menu offers the action, which then runs
+   * from the palette (a click on a freshly opened web menu is sometimes swallowed: the menu stays open
+   * with the item highlighted). Resolves with the confirmation's text after confirming it.
+   */
+  async rollBackTo(n: number): Promise<string> {
+    await this.iterationRow(n).click({ button: 'right' });
+    await this.page.locator('.monaco-menu .action-item', { hasText: 'Roll Back to This Iteration' }).first().waitFor({ timeout: 10_000 });
+    await this.page.keyboard.press('Escape');
+    await this.pickFromCommand('Internalize: Roll Back to This Iteration', `Iteration ${String(n)}`);
+    const dialog = this.page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 15_000 });
+    const text = (await dialog.textContent()) ?? '';
+    // "Apply Changes" when the pool goes back through operations, "Roll Back" when it already matches.
+    await dialog.locator('.monaco-button', { hasText: /^(Apply Changes|Roll Back)$/u }).first().click();
+    return text;
   }
 
   /** The text of the first notification toast that matches. */
@@ -231,6 +288,35 @@ function killTree(child: ChildProcess): void {
     process.kill(-child.pid, 'SIGTERM');
   } catch {
     child.kill('SIGTERM');
+  }
+}
+
+/** What the Run Dashboard showed at one moment: its heading, the bar's percent and the phase line under it. */
+export interface DashboardSample {
+  readonly heading: string;
+  readonly percent: number;
+  readonly line: string;
+}
+
+/**
+ * Reads the Run Dashboard (in `frame`) every quarter second until iteration `n` shows its result, and
+ * returns what it showed on the way: a test can then say what a user saw (the phases, when 100% came).
+ */
+export async function watchDashboard(frame: Frame, n: number, timeoutMs: number): Promise<DashboardSample[]> {
+  const samples: DashboardSample[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const sample = await frame.evaluate(() => ({
+      heading: document.querySelector('header h1')?.textContent ?? '',
+      percent: Number(document.querySelector('[data-percent]')?.getAttribute('data-percent') ?? 'NaN'),
+      line: document.querySelector('.progress-line')?.textContent ?? '',
+      result: document.querySelector('.result h2') !== null,
+    }));
+    const last = samples.at(-1);
+    if (last?.heading !== sample.heading || last.percent !== sample.percent || last.line !== sample.line) samples.push({ heading: sample.heading, percent: sample.percent, line: sample.line });
+    if (sample.result && new RegExp(`^Iteration ${String(n)} `, 'u').test(sample.heading)) return samples;
+    if (Date.now() > deadline) throw new Error(`Iteration ${String(n)} showed no result on the Run Dashboard within ${String(timeoutMs)} ms; it showed:\n${samples.map((x) => `${x.heading} | ${String(x.percent)}% | ${x.line}`).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { IterationRecord } from '../../core/store/index.js';
+import type { IterationRecord, PrincipleScoreRecord } from '../../core/store/index.js';
 import { summarizeIteration } from '../../core/distill/ledger.js';
 import { findCheckpoint, iterationDescription, roundKindOf } from '../commands/iterationsPlan.js';
 import type { InternalizeContext } from '../context.js';
@@ -15,8 +15,21 @@ const STATUS_ICON: Record<IterationRecord['status'], string> = {
   'rolled-back': 'discard',
 };
 
-export class IterationsProvider implements vscode.TreeDataProvider<IterationRecord> {
-  private readonly changed = new vscode.EventEmitter<IterationRecord | undefined>();
+/** A row of the view: an iteration, or one principle's score in it (its children). */
+export type IterationsNode = IterationRecord | PrincipleScoreRecord;
+
+function isScore(node: IterationsNode): node is PrincipleScoreRecord {
+  return 'principleId' in node;
+}
+
+/** A score row's short text: the method and the score, or why there is none. */
+export function scoreDescription(s: PrincipleScoreRecord): string {
+  const value = s.score === undefined || !Number.isFinite(s.score) ? 'not scored' : s.score.toFixed(2);
+  return [s.method, value, s.internalized ? 'internalized' : undefined].filter((x) => x !== undefined).join(' · ');
+}
+
+export class IterationsProvider implements vscode.TreeDataProvider<IterationsNode> {
+  private readonly changed = new vscode.EventEmitter<IterationsNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
   constructor(private readonly ctx: InternalizeContext) {
@@ -28,13 +41,19 @@ export class IterationsProvider implements vscode.TreeDataProvider<IterationReco
     );
   }
 
-  getChildren(node?: IterationRecord): IterationRecord[] {
-    if (node !== undefined) return [];
-    return this.ctx.tryStore()?.iterations.list() ?? [];
+  getChildren(node?: IterationsNode): IterationsNode[] {
+    const store = this.ctx.tryStore();
+    if (node === undefined) return store?.iterations.list() ?? [];
+    // Under an iteration, each principle it scored: what the round did per principle, beside the metrics in the tooltip.
+    return isScore(node) ? [] : (store?.scores.forIteration(node.number) ?? []);
   }
 
-  getTreeItem(it: IterationRecord): vscode.TreeItem {
-    const item = new vscode.TreeItem(`Iteration ${String(it.number)}`, vscode.TreeItemCollapsibleState.None);
+  getTreeItem(node: IterationsNode): vscode.TreeItem {
+    if (isScore(node)) return this.scoreItem(node);
+    const it = node;
+    const scored = (this.ctx.tryStore()?.scores.forIteration(it.number).length ?? 0) > 0;
+    const item = new vscode.TreeItem(`Iteration ${String(it.number)}`, scored ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    item.id = `iteration-${String(it.number)}`;
     item.iconPath = new vscode.ThemeIcon(STATUS_ICON[it.status]);
     // The row stays short so a narrow sidebar never cuts it; everything else is in the tooltip.
     item.description = iterationDescription(it);
@@ -42,6 +61,32 @@ export class IterationsProvider implements vscode.TreeDataProvider<IterationReco
     // Flags after the status let menus offer only the actions that can work on this row.
     const flags = [it.adapterPath === undefined ? undefined : 'adapter', it.config.dataset === undefined ? undefined : 'dataset', this.resumable(it) ? 'resumable' : undefined].filter((f) => f !== undefined);
     item.contextValue = `iteration.${it.status}${flags.map((f) => `.${f}`).join('')}`;
+    return item;
+  }
+
+  private scoreItem(s: PrincipleScoreRecord): vscode.TreeItem {
+    const item = new vscode.TreeItem(s.principleId, vscode.TreeItemCollapsibleState.None);
+    item.id = `iteration-${String(s.iteration)}-${s.principleId}`;
+    item.description = scoreDescription(s);
+    item.iconPath = new vscode.ThemeIcon(s.internalized ? 'verified-filled' : 'circle-outline');
+    item.contextValue = 'iterationScore';
+    const tooltip = new vscode.MarkdownString();
+    const text = this.ctx.tryStore()?.principles.get(s.principleId)?.text;
+    tooltip.appendMarkdown(`**${s.principleId}**`);
+    if (text !== undefined) tooltip.appendText(` ${text}`);
+    const d = s.detail;
+    const explained =
+      s.method === 'divergence'
+        ? 'Divergence score: 1 − KL(teacher‖student) ÷ KL(teacher‖base) on the held-out states where the selector picked this principle (1: the student, without the principle, decides as the teacher does with it).'
+        : 'Checker score: the share of the gap between the base model and the teacher that the student closed without the principle in context.';
+    tooltip.appendMarkdown('\n\n').appendText(explained);
+    const facts = [
+      typeof d.states === 'number' ? `${String(d.states)} held-out states` : undefined,
+      typeof d.kl_before === 'number' && typeof d.kl_after === 'number' ? `KL before ${d.kl_before.toFixed(4)}, after ${d.kl_after.toFixed(4)} per token` : undefined,
+      typeof d.reason === 'string' && (s.score === undefined || !Number.isFinite(s.score)) ? d.reason : undefined,
+    ].filter((x) => x !== undefined);
+    if (facts.length > 0) tooltip.appendMarkdown('\n\n').appendText(facts.join(' · '));
+    item.tooltip = tooltip;
     return item;
   }
 
