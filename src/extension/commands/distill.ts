@@ -4,16 +4,19 @@ import * as vscode from 'vscode';
 import { DatasetError } from '../../core/distill/dataset.js';
 import { summarizeIteration } from '../../core/distill/ledger.js';
 import { BUILTIN_MODEL, DEFAULT_ROUND_CONFIG, estimateRound, parseRoundConfig, resumeRound, ROUND_SIZES, RoundConfigError, roundSizeOf, runRound, type RoundConfig, type RoundEnvironment, type RoundEvent } from '../../core/distill/round.js';
+import { llmJudge, type LlmJudge } from '../../core/distill/judge.js';
 import { RoundBusyError } from '../../core/distill/roundLock.js';
 import { resumeWorldRound, runWorldRound, type World, type WorldRoundEnvironment } from '../../core/distill/worldRound.js';
 import type { IterationRecord, Store } from '../../core/store/index.js';
 import { config } from '../config.js';
 import type { InternalizeContext } from '../context.js';
 import { windowEmbedder } from '../embedder.js';
+import { availableModels } from '../llm/models.js';
 import { reportError } from '../errors.js';
 import { runDashboard } from '../webviews/runDashboard.js';
 import type { RunStart } from '../webviews/runDashboardModel.js';
 import { resumePreset } from './iterationsPlan.js';
+import { ensureConsent, promptRedactor } from './summarize.js';
 
 interface Running {
   readonly iteration: number;
@@ -147,7 +150,7 @@ async function chooseOwnRound(ctx: InternalizeContext, store: Store): Promise<{ 
     ...(last.model === BUILTIN_MODEL ? [] : [{ label: `$(folder) ${basename(last.model)}`, description: last.model, value: last.model }]),
     { label: '$(folder-opened) Choose a model folder or .gguf file…', value: '' },
   ];
-  let model = await pick(title, '1/8 base model', models, last.model);
+  let model = await pick(title, '1/9 base model', models, last.model);
   if (model === undefined) return undefined;
   if (model === '') {
     const uri = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: true, canSelectMany: false, openLabel: 'Use as base model', title: 'A Hugging Face model folder (config.json and weights) or a .gguf file' });
@@ -160,14 +163,14 @@ async function chooseOwnRound(ctx: InternalizeContext, store: Store): Promise<{ 
     }
     model = path;
   }
-  const regime = await pick<RoundConfig['regime']>(title, '2/8 regime', [
+  const regime = await pick<RoundConfig['regime']>(title, '2/9 regime', [
     { label: 'Off-policy', description: 'default, the paper’s stable choice', detail: 'The student learns the teacher’s distribution on your recorded actions.', value: 'off-policy' },
     { label: 'On-policy', detail: 'The student samples each action and the teacher scores it.', value: 'on-policy' },
     { label: 'SFT', detail: 'Plain fine-tuning on your recorded actions (a baseline).', value: 'sft' },
   ], last.regime);
   if (regime === undefined) return undefined;
   const lastInjection = last.injection.mode === 'global' ? 'global' : last.injection.persistence;
-  const injection = await pick<'ephemeral' | 'cumulative' | 'global'>(title, '3/8 injection', [
+  const injection = await pick<'ephemeral' | 'cumulative' | 'global'>(title, '3/9 injection', [
     { label: 'Step-wise, ephemeral', description: 'default', detail: 'At each step, that step’s principles on the latest observation (the paper’s).', value: 'ephemeral' },
     { label: 'Step-wise, cumulative', detail: 'Earlier steps’ blocks stay in the context.', value: 'cumulative' },
     { label: 'Global', detail: 'The pool once, on the task.', value: 'global' },
@@ -185,26 +188,26 @@ async function chooseOwnRound(ctx: InternalizeContext, store: Store): Promise<{ 
     { label: '$(calendar) Successful runs since a date…', value: 'since' },
     { label: '$(list-flat) Every run, whatever its outcome', description: `${String(summaries.length)} · includes failures`, value: key({ outcome: 'any' }) },
   ];
-  const chosenSelection = await pick(title, '4/8 teacher trajectories', selections, key(last.selection));
+  const chosenSelection = await pick(title, '4/9 teacher trajectories', selections, key(last.selection));
   if (chosenSelection === undefined) return undefined;
   let selection: unknown;
   if (chosenSelection === 'since') {
-    const since = await vscode.window.showInputBox({ title: `${title} (4/8 since)`, prompt: 'Successful runs that started on or after this date', placeHolder: '2026-01-31', ignoreFocusOut: true, validateInput: (v) => (/^\d{4}-\d{2}-\d{2}$/u.test(v.trim()) && !Number.isNaN(Date.parse(v.trim())) ? undefined : 'A date like 2026-01-31') });
+    const since = await vscode.window.showInputBox({ title: `${title} (4/9 since)`, prompt: 'Successful runs that started on or after this date', placeHolder: '2026-01-31', ignoreFocusOut: true, validateInput: (v) => (/^\d{4}-\d{2}-\d{2}$/u.test(v.trim()) && !Number.isNaN(Date.parse(v.trim())) ? undefined : 'A date like 2026-01-31') });
     if (since === undefined) return undefined;
     selection = { outcome: 'success', since: since.trim() };
   } else selection = JSON.parse(chosenSelection) as unknown;
   const lastIterations = ctx.extension.globalState.get<unknown>(REMEMBERED_ITERATIONS);
   const iterationsText = await vscode.window.showInputBox({
-    title: `${title} (5/8 iterations)`,
+    title: `${title} (5/9 iterations)`,
     prompt: 'How many iterations to run one after another (each starts from the previous student; the loop stops at a collapse)',
     value: String(typeof lastIterations === 'number' ? lastIterations : config.iterations()),
     ignoreFocusOut: true,
     validateInput: (v) => (/^\d+$/u.test(v.trim()) && Number(v) >= 1 && Number(v) <= 20 ? undefined : 'A whole number from 1 to 20'),
   });
   if (iterationsText === undefined) return undefined;
-  const rank = await pick(title, '6/8 LoRA rank', [4, 8, 16, 32].map((r) => ({ label: `Rank ${String(r)}`, description: r === 8 ? 'default' : r < 8 ? 'smaller, faster' : 'more capacity, more memory', value: r })), last.loraRank);
+  const rank = await pick(title, '6/9 LoRA rank', [4, 8, 16, 32].map((r) => ({ label: `Rank ${String(r)}`, description: r === 8 ? 'default' : r < 8 ? 'smaller, faster' : 'more capacity, more memory', value: r })), last.loraRank);
   if (rank === undefined) return undefined;
-  const device = await pick<RoundConfig['device']>(title, '7/8 device', [
+  const device = await pick<RoundConfig['device']>(title, '7/9 device', [
     { label: 'Auto', description: 'default', detail: 'A GPU when the worker sees one, else the CPU.', value: 'auto' },
     { label: 'CPU', value: 'cpu' },
     { label: 'CUDA', detail: 'Refused with a clear message when the worker sees no CUDA device. Several GPUs: run the CLI under torchrun.', value: 'cuda' },
@@ -212,15 +215,61 @@ async function chooseOwnRound(ctx: InternalizeContext, store: Store): Promise<{ 
   if (device === undefined) return undefined;
   const q = ROUND_SIZES.quick;
   const lastSize = roundSizeOf(last) ?? 'custom';
-  const size = await pick<'full' | 'quick' | 'custom'>(title, '8/8 size', [
+  const size = await pick<'full' | 'quick' | 'custom'>(title, '8/9 size', [
     { label: 'Full', description: 'default', detail: `Every decision state of the chosen runs, ${String(ROUND_SIZES.full.contextTokens)}-token contexts, ${String(ROUND_SIZES.full.epochs)} epochs, all general prompts.`, value: 'full' },
     { label: 'Quick check', description: 'minutes on a CPU', detail: `At most ${String(q.maxTrainRecords)} training and ${String(q.maxHeldoutRecords)} held-out states, ${String(q.contextTokens)}-token contexts, ${String(q.epochs)} epoch, ${String(q.generalPrompts)} general prompts: checks the loop on your data; its scores rest on few states.`, value: 'quick' },
     ...(lastSize === 'custom' ? [{ label: 'As last time', detail: `${String(last.maxTrainRecords || 'every')} training states, ${String(last.contextTokens)}-token contexts, ${String(last.epochs)} epochs`, value: 'custom' as const }] : []),
   ], lastSize);
   if (size === undefined) return undefined;
   const sized = size === 'custom' ? {} : ROUND_SIZES[size];
-  const roundConfig = parseRoundConfig({ ...last, model, regime, injection: { ...last.injection, mode: injection === 'global' ? 'global' : 'stepwise', persistence: injection === 'global' ? last.injection.persistence : injection }, selection, loraRank: rank, device, ...sized }, 'the round settings');
+  const targets = await chooseTargets(ctx, title, last, regime);
+  if (targets === undefined) return undefined;
+  const roundConfig = parseRoundConfig({ ...last, model, regime, injection: { ...last.injection, mode: injection === 'global' ? 'global' : 'stepwise', persistence: injection === 'global' ? last.injection.persistence : injection }, selection, loraRank: rank, device, ...sized, ...targets }, 'the round settings');
   return { config: roundConfig, iterations: Number(iterationsText.trim()) };
+}
+
+type TargetChoice = Pick<RoundConfig, 'targets' | 'samples' | 'judgeStates'>;
+
+/**
+ * The last step: what the student learns (the recorded actions, or the base model's own samples with the
+ * principles, kept by the divergence filter or by an LLM judge) and whether an LLM judge also scores each
+ * principle. The judge is the first model Summarize would use; without one only the model-free choices show.
+ */
+async function chooseTargets(ctx: InternalizeContext, title: string, last: RoundConfig, regime: RoundConfig['regime']): Promise<TargetChoice | undefined> {
+  const judge = (await availableModels(ctx))[0];
+  const states = last.judgeStates > 0 ? last.judgeStates : DEFAULT_ROUND_CONFIG.judgeStates;
+  const recorded = (judgeStates: number): TargetChoice => ({ targets: 'recorded', samples: last.samples, judgeStates });
+  const sampled = (filter: 'divergence' | 'judge', judgeStates: number): TargetChoice => ({ targets: 'teacher-samples', samples: { ...last.samples, filter }, judgeStates });
+  const goes = judge === undefined ? '' : ` Text sent to ${judge.label} is redacted first.`;
+  const items: Choice<string>[] = [
+    { label: 'Recorded actions', description: 'default', detail: 'The student learns what your agents did at each step (off-policy on successful runs).', value: JSON.stringify(recorded(0)) },
+    ...(judge === undefined ? [] : [{ label: `Recorded actions, and an LLM-judge score by ${judge.label}`, detail: `Beside the divergence score, ${judge.label} grades the student's and the base model's answers for each principle.${goes}`, value: JSON.stringify(recorded(states)) }]),
+  ];
+  // On-policy samples its own actions: teacher samples do not apply to it.
+  if (regime !== 'on-policy') {
+    items.push({ label: 'Teacher samples, divergence filter', detail: `The base model with the principles writes ${String(last.samples.k)} answers per step; those that are fluent and owe something to the principles are kept.`, value: JSON.stringify(sampled('divergence', 0)) });
+    if (judge !== undefined) {
+      items.push({ label: `Teacher samples judged by ${judge.label}`, detail: `${judge.label} keeps the samples that follow the principles and are sound next steps, and scores each principle too.${goes}`, value: JSON.stringify(sampled('judge', states)) });
+    }
+  }
+  const current = JSON.stringify(last.targets === 'recorded' ? recorded(judge === undefined ? 0 : last.judgeStates > 0 ? states : 0) : sampled(last.samples.filter, judge === undefined ? 0 : last.judgeStates > 0 ? states : 0));
+  const chosen = await pick(title, '9/9 targets', items, items.some((i) => i.value === current) ? current : items[0]?.value ?? '');
+  return chosen === undefined ? undefined : (JSON.parse(chosen) as TargetChoice);
+}
+
+/** The LLM judge a round's configuration asks for, after the user's consent; undefined when it asks for none, null when it cannot have one. */
+async function roundJudge(ctx: InternalizeContext, round: RoundConfig): Promise<LlmJudge | undefined | null> {
+  const needed = round.targets === 'teacher-samples' && round.samples.filter === 'judge';
+  if (!needed && round.judgeStates === 0) return undefined;
+  const choice = (await availableModels(ctx))[0];
+  if (choice === undefined) {
+    if (!needed) return undefined;
+    void vscode.window.showWarningMessage('Internalize: teacher samples judged by a language model need one, and none is configured (see the Summarize settings). Choose the divergence filter, or configure a model.');
+    return null;
+  }
+  const model = await choice.create();
+  if (!(await ensureConsent(ctx, model, 'decision states of your runs and answers to grade for the round\'s judge'))) return needed ? null : undefined;
+  return llmJudge(model, await promptRedactor());
 }
 
 /** Rounds on your data: the flow, an estimate to confirm, then the round service iteration by iteration, watched by the Run Dashboard. */
@@ -228,8 +277,10 @@ async function ownDataRounds(ctx: InternalizeContext, setRunning: (r: Running | 
   const store = ctx.getStore();
   const choice = await chooseOwnRound(ctx, store);
   if (choice === undefined) return;
-  const env: RoundEnvironment = { ...roundPlaces(ctx), embedder: await windowEmbedder(ctx)(), continual: { autoAccept: config.autoAccept() } };
   const { config: roundConfig, iterations } = choice;
+  const judge = await roundJudge(ctx, roundConfig);
+  if (judge === null) return;
+  const env: RoundEnvironment = { ...roundPlaces(ctx), embedder: await windowEmbedder(ctx)(), continual: { autoAccept: config.autoAccept() }, ...(judge === undefined ? {} : { judge }) };
   let estimate: Awaited<ReturnType<typeof estimateRound>>;
   try {
     estimate = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Internalize: planning the dataset of your round…' }, () => estimateRound(env, roundConfig));
@@ -260,7 +311,16 @@ async function ownDataRounds(ctx: InternalizeContext, setRunning: (r: Running | 
 
 /** Resume Round for an iteration on your data: the same dataset and configuration, from its last checkpoint. */
 async function resumeOwnData(ctx: InternalizeContext, number: number, setRunning: (r: Running | undefined) => void, status: vscode.StatusBarItem): Promise<void> {
-  const env: RoundEnvironment = { ...roundPlaces(ctx), embedder: await windowEmbedder(ctx)() };
+  // The stored configuration decides whether the resumed round needs its judge (an unreadable one fails in the round service, with its reason).
+  let stored: RoundConfig | undefined;
+  try {
+    stored = parseRoundConfig(ctx.getStore().iterations.get(number)?.config.round, `iteration ${String(number)}'s stored configuration`);
+  } catch {
+    stored = undefined;
+  }
+  const judge = stored === undefined ? undefined : await roundJudge(ctx, stored);
+  if (judge === null) return;
+  const env: RoundEnvironment = { ...roundPlaces(ctx), embedder: await windowEmbedder(ctx)(), ...(judge === undefined ? {} : { judge }) };
   await watchedIteration(ctx, number, ownDataWatch('your principles, resumed', true, (hooks) => resumeRound({ ...env, ...hooks }, number)), setRunning, status);
 }
 
