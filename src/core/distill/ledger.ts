@@ -37,6 +37,11 @@ function ownDataSummary(metrics: Readonly<Record<string, unknown>>): string {
   const internalized = num(metrics.principles_internalized);
   const mean = num(metrics.mean_score);
   if (scored !== undefined && internalized !== undefined) parts.push(`${String(internalized)} of ${String(scored)} scored principles internalized${mean === undefined ? '' : ` (mean divergence score ${mean.toFixed(2)})`}`);
+  const judged = num(metrics.mean_judge_score);
+  if (judged !== undefined) parts.push(`mean LLM-judge score ${judged.toFixed(2)}${typeof metrics.judge_model === 'string' ? ` by ${metrics.judge_model}` : ''}`);
+  const kept = num(metrics.samples_kept);
+  const sampled = num(metrics.samples_sampled);
+  if (kept !== undefined && sampled !== undefined) parts.push(`trained on ${String(kept)} of ${String(sampled)} teacher samples`);
   const nll = metrics.action_nll as { base?: unknown; student?: unknown } | undefined;
   const base = num(nll?.base);
   const student = num(nll?.student);

@@ -115,5 +115,8 @@ export function iterationDescription(it: IterationRecord): string {
   const score = metrics.mean_score;
   if (typeof score === 'number' && Number.isFinite(score)) parts.push(`score ${score.toFixed(2)}`);
   else if (typeof accuracy === 'number' && Number.isFinite(accuracy)) parts.push(`acc ${accuracy.toFixed(2)}`);
+  // The LLM judge's mean, only when a judge model scored the round (absent otherwise, never 0).
+  const judged = metrics.mean_judge_score;
+  if (typeof judged === 'number' && Number.isFinite(judged)) parts.push(`judge ${judged.toFixed(2)}`);
   return parts.join(' · ');
 }

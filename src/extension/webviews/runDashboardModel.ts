@@ -325,6 +325,13 @@ const METRICS: Readonly<Record<string, MetricInfo>> = {
     explanation: 'Per principle, the share of the gap between the base model and the teacher that the student closed without the principle in context (1.0 = all of it); averaged over trained principles.',
     format: fixed(2),
   },
+  mean_judge_score: {
+    label: 'Mean LLM-judge score',
+    explanation: 'Per principle, the share of held-out states where an LLM judge found that the student, without the principle in context, follows it (the base model\'s share is in the principle\'s row); averaged over judged principles. Shown only when a judge model was configured.',
+    format: fixed(2),
+  },
+  samples_kept: { label: 'Teacher samples kept', explanation: 'Teacher samples (the base model with the principles, at each training state) that the filter kept as training targets.', format: fixed(0) },
+  samples_sampled: { label: 'Teacher samples drawn', explanation: 'Teacher samples drawn in all, kept or not.', format: fixed(0) },
   principles_internalized: { label: 'Principles internalized', explanation: 'Trained principles whose score passed the internalization threshold; they are no longer injected when serving this model.', format: fixed(0) },
   principles_trained: { label: 'Principles trained', explanation: 'Principles that calibration kept (the teacher clearly beat the base model with them) and this round trained.', format: fixed(0) },
   retention_ratio: {
@@ -388,6 +395,7 @@ const DIRECTION: Readonly<Record<string, boolean>> = {
   accuracy_without_principles: true,
   teacher_accuracy_with_principles: true,
   mean_score: true,
+  mean_judge_score: true,
   principles_internalized: true,
   retention_ratio: false,
   probe_nll: false,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatasetError, type DistillRecord } from '../../../src/core/distill/dataset.js';
+import { summarizeIteration } from '../../../src/core/distill/ledger.js';
 import { followingPrompt, judgeScores, llmJudge, sampleJudgePrompt, studentFirst, type LlmJudge } from '../../../src/core/distill/judge.js';
 import { DEFAULT_ROUND_CONFIG, parseRoundConfig, RoundConfigError, runRound } from '../../../src/core/distill/round.js';
 import { describeRejections, teacherSampleRecords, workerSampleConfig } from '../../../src/core/distill/targets.js';
@@ -201,4 +202,11 @@ test('the prompts clip long messages and show the task and the latest observatio
   assert.match(text, /END/u, 'the end of a long observation is kept');
   assert.ok(text.length < 4000);
   assert.match(sampleJudgePrompt(record('a'), [{ id: 'P1', text: 'When tests fail, read the failing test first.' }], 'a', 'b').at(-1)?.content ?? '', /"follows_principles": true\|false/u);
+});
+
+test('an iteration on your data reads with its LLM-judge score and teacher samples when it has them, and without a judge says nothing of one', () => {
+  const base = { kind: 'own-data', principles_scored: 3, principles_internalized: 1, mean_score: 0.42, action_nll: { base: 2.1, student: 1.9 }, retention_ratio: 1.01 };
+  const plain = summarizeIteration(base);
+  assert.doesNotMatch(plain, /judge/u);
+  assert.match(summarizeIteration({ ...base, mean_judge_score: 0.5, judge_model: 'qwen', samples_kept: 40, samples_sampled: 64 }), /mean divergence score 0\.42\); mean LLM-judge score 0\.50 by qwen; trained on 40 of 64 teacher samples; held-out action NLL/u);
 });
