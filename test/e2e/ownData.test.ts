@@ -60,6 +60,10 @@ describe('A round on your data with SmolLM2 in a real editor', { timeout: 3_000_
     const mined = await editor.summarizeWithMiner();
     assert.match(mined, /from 10 trajectories: [1-9]\d* new proposals to review/u);
     await editor.runCommand('Internalize: Accept All Proposed Changes');
+    const confirm = editor.page.locator('.monaco-dialog-box');
+    await confirm.waitFor({ timeout: 15_000 });
+    assert.match((await confirm.textContent()) ?? '', /Accept all \d+ proposed changes/u);
+    await confirm.locator('.monaco-button', { hasText: 'Accept All' }).first().click();
     const principles = editor.pane('Principles').locator('.monaco-list-row');
     await principles.filter({ hasText: /^Accepted/u }).first().waitFor({ timeout: 20_000 });
     const store = openStore(storePath, { readonly: true });

@@ -294,7 +294,7 @@ async function ownDataRounds(ctx: InternalizeContext, setRunning: (r: Running | 
   const s = estimate.stats;
   const minutes = Math.max(1, Math.round(estimate.seconds / 60));
   const go = await vscode.window.showInformationMessage(
-    `Train ${roundConfig.model === BUILTIN_MODEL ? 'SmolLM2-135M-Instruct' : basename(roundConfig.model)} on ${String(s.trainRecords)} decision states from ${String(s.trajectories)} trajectories (${String(s.heldoutRecords)} held out for scoring), about ${String(s.trainTokens)} tokens × ${String(roundConfig.epochs)} epochs: about ${String(minutes)} min per iteration, ${String(iterations)} iteration${iterations === 1 ? '' : 's'}.`,
+    `Train ${roundConfig.model === BUILTIN_MODEL ? 'SmolLM2-135M-Instruct' : basename(roundConfig.model)} on ${String(s.trainRecords)} decision states from ${String(s.trajectories)} trajectories (${String(s.heldoutRecords)} held out for scoring), about ${String(s.trainTokens)} tokens × ${String(roundConfig.epochs)} epoch${roundConfig.epochs === 1 ? '' : 's'}: about ${String(minutes)} min per iteration, ${String(iterations)} iteration${iterations === 1 ? '' : 's'}.`,
     { modal: true, detail: `${String(s.truncatedStates)} states are cut to ${String(roundConfig.contextTokens)} tokens.${s.capped === undefined ? '' : ` The size leaves out ${String(s.capped.train)} training and ${String(s.capped.heldout)} held-out states.`} The time is ${estimate.basis === 'assumed' ? 'a rough guess before anything was measured on this machine' : `from the speed measured in ${estimate.basis}`}.` },
     'Start',
   );
