@@ -25,7 +25,10 @@ function isScore(node: IterationsNode): node is PrincipleScoreRecord {
 /** A score row's short text: the method and the score, or why there is none. */
 export function scoreDescription(s: PrincipleScoreRecord): string {
   const value = s.score === undefined || !Number.isFinite(s.score) ? 'not scored' : s.score.toFixed(2);
-  return [s.method, value, s.internalized ? 'internalized' : undefined].filter((x) => x !== undefined).join(' · ');
+  // The LLM judge's score, where a judge model graded the round (round.ts keeps it in the detail).
+  const judge = s.detail.judge as { score?: unknown } | undefined;
+  const judged = typeof judge?.score === 'number' && Number.isFinite(judge.score) ? `judge ${judge.score.toFixed(2)}` : undefined;
+  return [s.method, value, judged, s.internalized ? 'internalized' : undefined].filter((x) => x !== undefined).join(' · ');
 }
 
 export class IterationsProvider implements vscode.TreeDataProvider<IterationsNode> {
