@@ -148,3 +148,42 @@ test('the CLI end to end on a temp store: one iteration with the table and the e
   assert.match(cudaOut.join(''), /CUDA was chosen, but the worker's torch .* sees no CUDA device on this machine\. Choose the device "cpu"/u);
   assert.match(cudaErr.join(''), /Run again with --device cpu/u);
 });
+
+test('teacher samples with the divergence filter: the worker samples per training state, kept samples are the targets, the counts and the source are recorded', { timeout: 600_000, skip: existsSync(TOY) ? false : `no toy model at ${TOY}` }, async (t) => {
+  const { env } = await setup(t);
+  const { store } = env;
+  // The toy model reads the fixtures' English as unknown words: a permissive margin and fluency limit keep what it finishes.
+  const config = parseRoundConfig({ ...CONFIG, targets: 'teacher-samples', samples: { k: 2, maxNewTokens: 24, minMargin: -10, maxTeacherNll: 20 } });
+  const record = await runRound(env, config);
+  assert.equal(record.status, 'done', JSON.stringify(record.verdict));
+  const stats = record.config.targetStats as { source: string; filter: string; states: number; sampled: number; kept: number; rejected: Record<string, number>; statesWithKept: number };
+  assert.equal(stats.source, 'teacher-samples');
+  assert.equal(stats.filter, 'divergence');
+  assert.equal(stats.sampled, 2 * stats.states, 'k samples per training state');
+  assert.equal(stats.kept + Object.values(stats.rejected).reduce((a, b) => a + b, 0), stats.sampled, 'every sample is kept or rejected with a reason');
+  const dataset = record.config.dataset as { train: string; recorded: string; heldout: string; trainRecords: number };
+  assert.match(dataset.train, /train-samples\.jsonl$/u);
+  const trained = readJsonl(dataset.train);
+  assert.equal(trained.length, stats.kept);
+  assert.equal(dataset.trainRecords, stats.kept);
+  const recorded = readJsonl(dataset.recorded);
+  assert.equal(recorded.length, stats.states);
+  for (const r of trained) {
+    const target = r.meta.target;
+    assert.ok(target?.source === 'teacher-sample', JSON.stringify(target));
+    assert.equal(target.filter, 'divergence');
+    assert.equal(typeof target.margin, 'number');
+    const original = recorded.find((o) => o.meta.trajectoryId === r.meta.trajectoryId && o.meta.stepIndex === r.meta.stepIndex);
+    assert.ok(original !== undefined, 'each sample answers a recorded training state');
+    assert.deepEqual(r.messages.slice(0, -1), original.messages.slice(0, -1), 'the same decision state, another target');
+  }
+  for (const r of readJsonl(dataset.heldout)) assert.equal(r.meta.target?.source, 'recorded', 'held-out scoring stays on the recorded actions');
+  const phases = env.events.flatMap((e) => (e.event === 'phase' ? [e.phase] : []));
+  assert.deepEqual(phases, ['snapshot', 'dataset', 'worker', 'general', 'sample', 'train', 'score', 'save']);
+  assert.ok(env.events.some((e) => e.event === 'log' && new RegExp(`^Teacher samples: ${String(stats.kept)} of ${String(stats.sampled)} kept by the divergence filter`, 'u').test(e.message)));
+  const metrics = record.metrics ?? {};
+  assert.equal(metrics.targets, 'teacher-samples (divergence)');
+  assert.equal(metrics.samples_kept, stats.kept);
+  assert.equal('mean_judge_score' in metrics, false, 'no judge model: no judge score at all, not a zero');
+  assert.ok(store.scores.forIteration(1).every((s) => s.detail.judge === undefined));
+});
