@@ -336,7 +336,9 @@ export async function estimateRound(env: RoundEnvironment, config: RoundConfig):
   const rate = measured?.rate ?? ASSUMED_TOKENS_PER_S[config.device];
   // Training passes every epoch; scoring reads each held-out state three times (teacher, base, student) without a backward pass.
   const heldTokens = dataset.stats.trainTokens * (dataset.stats.heldoutRecords / Math.max(dataset.stats.trainRecords, 1));
-  const seconds = (dataset.stats.trainTokens * config.epochs) / rate + heldTokens / rate + 30;
+  // Teacher samples: k answers per training state, written token by token (about 20 tokens/s for a ~135M model on one CPU thread), then scored twice.
+  const sampling = config.targets === 'teacher-samples' ? (dataset.stats.trainRecords * config.samples.k * config.samples.maxNewTokens) / (config.device === 'cuda' ? 400 : 20) : 0;
+  const seconds = (dataset.stats.trainTokens * config.epochs) / rate + heldTokens / rate + sampling + 30;
   return { stats: dataset.stats, seconds, tokensPerSecond: rate, basis: measured === undefined ? 'assumed' : `iteration ${String(measured.number)}` };
 }
 
