@@ -8,26 +8,12 @@ import { describeRejections, teacherSampleRecords, workerSampleConfig } from '..
 import type { SampleTargetsResult, TeacherSample } from '../../../src/core/distill/worker.js';
 import { lexicalTextEmbedder } from '../../../src/core/embedding/lexical.js';
 import { textRedactor } from '../../../src/core/experience/textRedaction.js';
-import type { ChatRequest, LanguageModel } from '../../../src/core/llm/languageModel.js';
 import { createRedactor } from '../../../src/core/redaction/index.js';
 import { openStore } from '../../../src/core/store/index.js';
+import { scriptedModel } from '../llm/scriptedModel.js';
 
-/** A model that answers from a script, in order, and keeps every request it was sent. */
-function scriptedModel(answers: readonly (string | Error)[]): LanguageModel & { readonly requests: ChatRequest[] } {
-  const requests: ChatRequest[] = [];
-  let i = 0;
-  return {
-    model: 'scripted-judge',
-    endpoint: 'test',
-    requests,
-    estimateTokens: (t) => Math.ceil(t.length / 4),
-    chat(request) {
-      requests.push(request);
-      const answer = answers[Math.min(i++, answers.length - 1)] ?? '';
-      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve({ text: answer });
-    },
-  };
-}
+/** The scripted judge's answers, under the model name the assertions read. */
+const judgeModel = (answers: readonly (string | Error)[]): ReturnType<typeof scriptedModel> => scriptedModel(answers, 'scripted-judge');
 
 const keepText = (text: string): { text: string; count: number } => ({ text, count: 0 });
 
@@ -108,7 +94,7 @@ test('zero kept is an error that names the filter and why every sample was rejec
 
 test('judge filter: the judge keeps, rejects and fails samples; verdicts are in meta and counted; all rejected names the judge', async () => {
   const train = [record('bash: sed -i ...')];
-  const model = scriptedModel([
+  const model = judgeModel([
     '{"follows_principles": true, "sound": true, "reason": "Reads the failing test before editing."}',
     '```json\n{"follows_principles": false, "sound": true, "reason": "Edits without reading the failure."}\n```',
     'no idea',
@@ -132,7 +118,7 @@ test('judge filter: the judge keeps, rejects and fails samples; verdicts are in 
   assert.match(prompt, /What the agent actually did next \(it worked\):\nbash: sed -i/u);
   assert.match(prompt, /A CANDIDATE next action written by another model:\nread_file tests\/test_report\.py/u);
 
-  const rejecting = llmJudge(scriptedModel(['{"follows_principles": true, "sound": false, "reason": "Off task."}']), keepText);
+  const rejecting = llmJudge(judgeModel(['{"follows_principles": true, "sound": false, "reason": "Off task."}']), keepText);
   await assert.rejects(teacherSampleRecords(train, candidates, 'judge', { judge: rejecting }), /the judge filter \(scripted-judge\) rejected all 3 samples of 1 training states \(3 rejected by the judge\)/u);
   await assert.rejects(teacherSampleRecords(train, candidates, 'judge'), /judge filter needs a language model/u);
 });
@@ -140,7 +126,7 @@ test('judge filter: the judge keeps, rejects and fails samples; verdicts are in 
 test('secrets in the decision state are redacted before the judge sees them', async () => {
   const secret = 'ghp_4f8Kq2Zr9Lm3Xt7Vb1Nc6Hs0Wd5Jy8Pa2Qe4R';
   const train = [record('bash: pytest -q', ['P1'], `export GITHUB_TOKEN=${secret}\nFAILED tests/test_report.py`)];
-  const model = scriptedModel(['{"follows_principles": true, "sound": true, "reason": "Fine."}']);
+  const model = judgeModel(['{"follows_principles": true, "sound": true, "reason": "Fine."}']);
   const judge = llmJudge(model, textRedactor(await createRedactor({ secretlint: false })));
   await teacherSampleRecords(train, sampled([[sample(`curl -H "Authorization: token ${secret}" https://api.github.com`, true, 'kept')]]), 'judge', { judge });
   const sent = model.requests.flatMap((r) => r.messages.map((m) => m.content)).join('\n');
@@ -158,7 +144,7 @@ test('the LLM-judge score: the student against the base per principle, order dra
     const b = baseFollows ? 'follows' : 'violates';
     return JSON.stringify({ a: first ? s : b, b: first ? b : s, reason: 'graded' });
   };
-  const model = scriptedModel([verdict(true, false, order[0] ?? true), '{"a": "not-applicable", "b": "not-applicable", "reason": "unrelated"}', verdict(true, true, order[2] ?? true)]);
+  const model = judgeModel([verdict(true, false, order[0] ?? true), '{"a": "not-applicable", "b": "not-applicable", "reason": "unrelated"}', verdict(true, true, order[2] ?? true)]);
   const judge: LlmJudge = llmJudge(model, keepText);
   const scores = await judgeScores(
     judge,
@@ -184,7 +170,7 @@ test('the LLM-judge score: the student against the base per principle, order dra
   assert.match(prompt, /The principle:\nWhen tests fail, read the failing test first\./u);
   assert.match(prompt, order[0] === true ? /A:\nread_file tests\/test_report\.py\n\nB:\nedit src\/report\.py/u : /A:\nedit src\/report\.py\n\nB:\nread_file tests\/test_report\.py/u);
 
-  const failing = llmJudge(scriptedModel([new Error('connection refused')]), keepText);
+  const failing = llmJudge(judgeModel([new Error('connection refused')]), keepText);
   const errors: string[] = [];
   const failed = await judgeScores(failing, [{ record: 1, principles: ['P1'], base: 'a', student: 'b' }], heldout, new Map([['P1', 'text']]), undefined, (m) => errors.push(m));
   assert.equal(failed.get('P1')?.score, null);

@@ -4,29 +4,13 @@ import { DEFAULT_INJECTION_OPTIONS, parseInjectionOptions } from '../../../src/c
 import { planTrajectories, planTrajectory } from '../../../src/core/injection/planner.js';
 import { renderViews } from '../../../src/core/injection/renderer.js';
 import type { InjectionOptions } from '../../../src/core/injection/types.js';
-import type { ChatRequest, LanguageModel } from '../../../src/core/llm/languageModel.js';
 import { codingRun, hashedEmbedder, POOL, principle, step, trajectory } from './helpers.js';
+import { scriptedModel } from '../llm/scriptedModel.js';
 
 const NONE = new Set<string>();
 
 function opts(over: Partial<InjectionOptions> = {}): InjectionOptions {
   return { ...DEFAULT_INJECTION_OPTIONS, scoreFloor: 0, ...over };
-}
-
-function scriptedModel(answers: readonly (string | Error)[]): LanguageModel & { readonly requests: ChatRequest[] } {
-  const requests: ChatRequest[] = [];
-  let i = 0;
-  return {
-    model: 'scripted',
-    endpoint: 'test',
-    requests,
-    estimateTokens: (t) => Math.ceil(t.length / 4),
-    chat(request) {
-      requests.push(request);
-      const answer = answers[Math.min(i++, answers.length - 1)] ?? '';
-      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve({ text: answer });
-    },
-  };
 }
 
 const keepText = (text: string): { text: string; count: number } => ({ text, count: 0 });
