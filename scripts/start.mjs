@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { OFFLINE_ENV, OFFLINE_SETTINGS } from './offline-editor.mjs';
 import { stopTree } from './process-tree.mjs';
 
 const root = join(import.meta.dirname, '..');
@@ -88,17 +89,7 @@ writeFileSync(
   join(userData, 'User', 'settings.json'),
   JSON.stringify(
     {
-      'security.workspace.trust.enabled': false,
-      'workbench.startupEditor': 'none',
-      'telemetry.telemetryLevel': 'off',
-      // Nothing in the demo reaches the network on its own.
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'extensions.ignoreRecommendations': true,
-      'update.mode': 'none',
-      'workbench.enableExperiments': false,
-      'npm.fetchOnlinePackageInfo': false,
-      'typescript.disableAutomaticTypeAcquisition': true,
+      ...OFFLINE_SETTINGS,
       'internalize.store.path': store,
       'internalize.trainer.pythonPath': join(root, '.venv', 'bin', 'python'),
       // The Qwen2.5-Coder summarizer's server; scripts/setup-llama-server.sh builds it (npm test does too).
@@ -115,7 +106,7 @@ spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'import', join(root, 
 const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
 // An empty extension gallery: the demo installs nothing from a marketplace, so the editor makes no
 // lookups that would fail offline (ENOTFOUND open-vsx.org) and shows no marketplace to browse.
-const editorEnv = { ...process.env, EXTENSIONS_GALLERY: '{}' };
+const editorEnv = { ...process.env, ...OFFLINE_ENV };
 await run('installing the packaged extension into code-server', codeServer, [...common, '--install-extension', packaged, '--force'], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: editorEnv,

@@ -46,25 +46,6 @@ async function waitForHttp(url: string, timeoutMs: number, child: ChildProcess):
   throw new Error(`code-server did not answer at ${url} within ${String(timeoutMs)} ms`);
 }
 
-/**
- * The editor starts as `npm start` starts it (scripts/start.mjs): an empty extension gallery and no update,
- * recommendation or experiment checks, so it makes no lookups that fail offline (ENOTFOUND open-vsx.org).
- */
-const OFFLINE_ENV = { EXTENSIONS_GALLERY: '{}' };
-const OFFLINE_SETTINGS = {
-  'security.workspace.trust.enabled': false,
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'extensions.ignoreRecommendations': true,
-  'update.mode': 'none',
-  'workbench.enableExperiments': false,
-  'npm.fetchOnlinePackageInfo': false,
-  'typescript.disableAutomaticTypeAcquisition': true,
-};
-
 /** Imports the sample runs of four agents (samples/agent-runs) into a store with the CLI, as `npm start` does; they must import cleanly. */
 export function importSampleRuns(db: string): void {
   const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'import', join(ROOT, 'samples', 'agent-runs'), '--db', db], { encoding: 'utf8' });
@@ -120,6 +101,9 @@ export class Editor {
       writeFileSync(join(workspace, name), content);
     }
     options.prepare?.({ workspace, home });
+    // The editor starts as `npm start` starts it: no lookup that fails offline (ENOTFOUND open-vsx.org), no update,
+    // recommendation or experiment checks. The settings live in a plain .mjs that start.mjs runs without a build.
+    const { OFFLINE_ENV, OFFLINE_SETTINGS } = await import('../../scripts/offline-editor.mjs');
     writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({ ...OFFLINE_SETTINGS, ...(typeof options.settings === 'function' ? options.settings({ workspace, home }) : options.settings) }));
     const port = await freePort();
     const configFile = join(root, 'config.yaml');
