@@ -59,7 +59,7 @@ describe('Run Dashboard and the Iterations view actions in a real editor', { tim
     const seen = await watchDashboard(frame, 2, 1_080_000);
     // After training the bar shows the toy world's evaluation, short of 100%; 100% comes with the result.
     assert.ok(seen.some((x) => x.line.includes('Evaluating held-out prompts') && x.percent < 100), `the evaluation shows before the end:\n${JSON.stringify(seen)}`);
-    assert.ok(seen.every((x) => x.percent < 100 || x.line.startsWith('Finished')), 'nothing but the result reaches 100%');
+    assert.ok(seen.every((x) => x.percent < 100 || x.line.startsWith('Finished')), `nothing but the result reaches 100%:\n${JSON.stringify(seen)}`);
     await frame.locator('.result h2', { hasText: /Iteration finished|collapsed/u }).waitFor({ timeout: 10_000 });
     await frame.locator('[data-percent="100"]').waitFor({ timeout: 10_000 });
     const loss = frame.locator('[data-chart="loss"]');

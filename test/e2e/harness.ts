@@ -293,7 +293,11 @@ export async function watchDashboard(frame: Frame, n: number, timeoutMs: number)
     const sample = await frame.evaluate(() => ({
       heading: document.querySelector('header h1')?.textContent ?? '',
       percent: Number(document.querySelector('[data-percent]')?.getAttribute('data-percent') ?? 'NaN'),
-      line: document.querySelector('.progress-line')?.textContent ?? '',
+      // The phase and its step, without the percent that leads the line ("Finished step 9 of 9", not "100%Finished…").
+      line: Array.from(document.querySelector('.progress-line')?.children ?? [])
+        .filter((part) => !part.hasAttribute('data-percent'))
+        .map((part) => part.textContent)
+        .join(' '),
       result: document.querySelector('.result h2') !== null,
     }));
     const last = samples.at(-1);
