@@ -110,9 +110,9 @@ describe('A round on your data with SmolLM2 in a real editor', { timeout: 3_000_
     await dialog.locator('.monaco-button', { hasText: 'Start' }).first().click();
     const started = Date.now();
     const frame = await editor.frameWith('[data-chart="loss"]', 120_000);
-    samples = await watchDashboard(frame, 1, 1_400_000);
-    await screenshot('iteration-1');
-    samples.push(...(await watchDashboard(frame, 2, 1_400_000)));
+    // One watch over both iterations: the panel moves on to iteration 2 within milliseconds of iteration 1's result,
+    // faster than a poll can catch, so iteration 1's phases are read from the same samples.
+    samples = await watchDashboard(frame, 2, 1_800_000);
     roundSeconds = (Date.now() - started) / 1000;
     console.log(`two Quick check iterations of SmolLM2 in the editor: ${roundSeconds.toFixed(0)} s`);
     console.log(`the dashboard showed:\n${samples.map((x) => `  ${x.heading} | ${String(x.percent)}% | ${x.line}`).join('\n')}`);
