@@ -34,3 +34,23 @@ export interface TextEmbedder {
   /** Frees threads and sessions; the embedder is unusable afterwards. */
   dispose(): Promise<void>;
 }
+
+/**
+ * Embeds `texts` `chunk` at a time into one row-major matrix: between chunks a pending abort, and any other
+ * request, get their turn. `embedChunk` answers one chunk's rows.
+ */
+export async function embedInChunks(
+  texts: readonly string[],
+  dim: number,
+  chunk: number,
+  embedChunk: (texts: readonly string[]) => Promise<Float32Array>,
+  signal?: AbortSignal,
+): Promise<Float32Array> {
+  const out = new Float32Array(texts.length * dim);
+  for (let start = 0; start < texts.length; start += chunk) {
+    signal?.throwIfAborted();
+    out.set(await embedChunk(texts.slice(start, start + chunk)), start * dim);
+  }
+  signal?.throwIfAborted();
+  return out;
+}

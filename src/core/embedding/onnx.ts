@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { TextEmbedder } from './embedder.js';
+import { embedInChunks, type TextEmbedder } from './embedder.js';
 import { EMBEDDER_ROLE, EmbedderLoadError, type EmbedderVariant, type FromWorker, type OnnxModelInfo, type ToWorker } from './onnxProtocol.js';
 
 export interface OnnxEmbedderOptions {
@@ -121,14 +121,8 @@ export async function createOnnxEmbedder(options: OnnxEmbedderOptions): Promise<
     dim: info.dim,
     description: info.description,
     info,
-    async embed(texts, signal, options) {
-      const out = new Float32Array(texts.length * info.dim);
-      for (let start = 0; start < texts.length; start += CHUNK) {
-        signal?.throwIfAborted();
-        out.set(await request(texts.slice(start, start + CHUNK), options?.maxTokens), start * info.dim);
-      }
-      signal?.throwIfAborted();
-      return out;
+    embed(texts, signal, options) {
+      return embedInChunks(texts, info.dim, CHUNK, (chunk) => request(chunk, options?.maxTokens), signal);
     },
     async dispose() {
       if (dead !== undefined) return;

@@ -5,6 +5,7 @@
  * worker and back cost a warm principles_for_state call about 4 ms at the median and 8 ms at p95 on a
  * loaded 2-core machine (a sleeping thread woken twice per call, on a core whose caches hold other work).
  */
+import { embedInChunks } from './embedder.js';
 import type { OnnxEmbedder } from './onnx.js';
 import { loadOnnxModel, type OnnxModelOptions } from './onnxModel.js';
 
@@ -21,15 +22,17 @@ export async function createInlineOnnxEmbedder(options: OnnxModelOptions): Promi
     dim: info.dim,
     description: info.description,
     info,
-    async embed(texts, signal, embedOptions) {
-      const out = new Float32Array(texts.length * info.dim);
-      for (let start = 0; start < texts.length; start += CHUNK) {
-        signal?.throwIfAborted();
-        if (disposed) throw new Error('the embedder was disposed');
-        out.set(await model.embed(texts.slice(start, start + CHUNK), embedOptions?.maxTokens), start * info.dim);
-      }
-      signal?.throwIfAborted();
-      return out;
+    embed(texts, signal, embedOptions) {
+      return embedInChunks(
+        texts,
+        info.dim,
+        CHUNK,
+        (chunk) => {
+          if (disposed) return Promise.reject(new Error('the embedder was disposed'));
+          return model.embed(chunk, embedOptions?.maxTokens);
+        },
+        signal,
+      );
     },
     async dispose() {
       if (disposed) return;
