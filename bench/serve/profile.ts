@@ -4,7 +4,7 @@
  * event-loop delay watched while it runs, and the embedding taken apart in this thread (tokenizer,
  * the ONNX pass by sequence length) beside the worker thread's round trip.
  *
- *   npx tsx bench/serve/profile.ts [--principles 2000] [--states 200] [--variant fp32|int8] [--thread inline|worker]
+ *   npx tsx bench/serve/profile.ts [--principles 2000] [--states 200] [--variant fp32|int8] [--thread inline|worker] [--threads N]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { loadOnnxModel } from '../../src/core/embedding/onnxModel.js';
-import { builtinModelDir, createEmbedder } from '../../src/core/embedding/resolve.js';
+import { builtinModelDir, createEmbedder, defaultThreads } from '../../src/core/embedding/resolve.js';
 import { buildState, DEFAULT_SEGMENT_POLICY, SegmentCache, servePrinciples, sharedSegmentCache, stateSegments, warmPool, type ServePart } from '../../src/core/serving/index.js';
 import { openStore } from '../../src/core/store/index.js';
 import { createServer } from '../../src/mcp/server.js';
@@ -39,10 +39,13 @@ async function main(): Promise<void> {
   const thread = arg('thread', 'inline');
   if (thread !== 'inline' && thread !== 'worker') throw new Error('--thread must be inline or worker');
   if (!Number.isInteger(n) || n <= 0 || !Number.isInteger(wanted) || wanted <= 0) throw new Error('--principles and --states take positive whole numbers');
+  // The embedder's threads as `internalize mcp` picks them (every core for an inline embedder, at most 4) unless --threads says.
+  const threads = Number(arg('threads', String(defaultThreads(thread))));
+  if (!Number.isInteger(threads) || threads < 1) throw new Error('--threads takes a whole number of at least 1');
   const cacheDir = join(ROOT, '.cache', 'models');
   const dir = mkdtempSync(join(tmpdir(), 'internalize-bench-profile-'));
   const store = openStore(join(dir, 'bench.db'));
-  const embedder = await createEmbedder({ cacheDir, variant, threads: 1, thread, env: process.env });
+  const embedder = await createEmbedder({ cacheDir, variant, threads, thread, env: process.env });
   try {
     if (embedder.kind !== 'onnx') throw new Error(`the ONNX embedder is not available: ${embedder.reason}`);
     const { stream } = await sessionStream(store, dir, wanted);
@@ -143,7 +146,7 @@ async function main(): Promise<void> {
     }
 
     // The embedding taken apart, in this thread, on the segments a warm call embeds (each state's newest step).
-    const model = await loadOnnxModel({ dir: builtinModelDir(cacheDir), variant, threads: 1 });
+    const model = await loadOnnxModel({ dir: builtinModelDir(cacheDir), variant, threads });
     try {
       const newest = stream.map((c) => stateSegments(buildState(c.state, 512).trajectory).segments.at(-1)?.text ?? '');
       const cap = DEFAULT_SEGMENT_POLICY.modelTokens;

@@ -7,10 +7,11 @@
  * variant: the whole state, the default segment policy, and a small grid around it. The planner's
  * own reading on the same set is computed in the same run as the reference.
  *
- *   npx tsx bench/serve/retrieval.ts [--variants fp32,int8] [--grid] [--caps none,48,64,80,96]
+ *   npx tsx bench/serve/retrieval.ts [--variants fp32,int8] [--grid] [--caps none,48,64,80,96] [--task-caps 16,32,48,64]
  *
  * `--caps` scores the default policy with each segment cut to that many of the model's own tokens
- * (SegmentPolicy.modelTokens; `none`: only the character caps).
+ * (SegmentPolicy.modelTokens; `none`: only the character caps); `--task-caps` with the task segment
+ * alone cut to that many (SegmentPolicy.taskModelTokens; `none`: the segments' cap).
  */
 import { join } from 'node:path';
 import type { TextEmbedder } from '../../src/core/embedding/embedder.js';
@@ -59,7 +60,8 @@ async function score(set: RetrievalSet, trajectories: Awaited<ReturnType<typeof 
 
 function describePolicy(p: SegmentPolicy): string {
   const cap = p.modelTokens === undefined ? ', no model-token cap' : `, ≤ ${String(p.modelTokens)} model tokens`;
-  return `segments: step ${String(p.stepTokens)} tok, task ${String(p.taskTokens)} tok, last ${String(p.steps)} steps, task weight ${String(p.taskWeight)}, decay ${String(p.decay)}${cap}`;
+  const taskCap = p.taskModelTokens === undefined ? '' : ` (task ≤ ${String(p.taskModelTokens)})`;
+  return `segments: step ${String(p.stepTokens)} tok, task ${String(p.taskTokens)} tok, last ${String(p.steps)} steps, task weight ${String(p.taskWeight)}, decay ${String(p.decay)}${cap}${taskCap}`;
 }
 
 async function main(): Promise<void> {
@@ -67,6 +69,8 @@ async function main(): Promise<void> {
   const grid = process.argv.includes('--grid');
   const caps = process.argv.includes('--caps') ? (process.argv[process.argv.indexOf('--caps') + 1] ?? '').split(',').map((c) => (c === 'none' ? undefined : Number(c))) : [];
   if (caps.some((c) => c !== undefined && (!Number.isInteger(c) || c < 3))) throw new Error('--caps takes `none` or whole numbers of at least 3, comma-separated');
+  const taskCaps = process.argv.includes('--task-caps') ? (process.argv[process.argv.indexOf('--task-caps') + 1] ?? '').split(',').map((c) => (c === 'none' ? undefined : Number(c))) : [];
+  if (taskCaps.some((c) => c !== undefined && (!Number.isInteger(c) || c < 3))) throw new Error('--task-caps takes `none` or whole numbers of at least 3, comma-separated');
   const set = loadRetrievalSet();
   const trajectories = await loadTrajectories(set);
   const byVariant = new Map<string, Float32Array[]>();
@@ -88,6 +92,12 @@ async function main(): Promise<void> {
       for (const modelTokens of caps) {
         const { modelTokens: _default, ...rest } = DEFAULT_SEGMENT_POLICY;
         const policy: SegmentPolicy = modelTokens === undefined ? rest : { ...rest, modelTokens };
+        const r = await score(set, trajectories, embedder, principleVectors, policy, cache);
+        console.log(`  serving, ${describePolicy(policy).padEnd(46)} recall@5 ${r.recall.toFixed(3)}  MRR@5 ${r.mrr.toFixed(3)}`);
+      }
+      for (const taskModelTokens of taskCaps) {
+        const { taskModelTokens: _default, ...rest } = DEFAULT_SEGMENT_POLICY;
+        const policy: SegmentPolicy = taskModelTokens === undefined ? rest : { ...rest, taskModelTokens };
         const r = await score(set, trajectories, embedder, principleVectors, policy, cache);
         console.log(`  serving, ${describePolicy(policy).padEnd(46)} recall@5 ${r.recall.toFixed(3)}  MRR@5 ${r.mrr.toFixed(3)}`);
       }

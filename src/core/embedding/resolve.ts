@@ -15,7 +15,7 @@ export interface EmbedderSettings {
   readonly modelDir?: string;
   /** int8 by default; the folder's manifest can veto it (the int8 file must keep cosine ≥ 0.99 to fp32). */
   readonly variant?: EmbedderVariant;
-  /** onnxruntime's intra-op threads; default: half the cores, at least 1, at most 4. */
+  /** onnxruntime's intra-op threads; default: `defaultThreads(thread)`. */
   readonly threads?: number;
   /** The models cache holding the built-in export as `minilm/` (the folder the trainer caches its models in). */
   readonly cacheDir?: string;
@@ -42,8 +42,16 @@ export function builtinModelDir(cacheDir: string): string {
   return join(cacheDir, 'minilm');
 }
 
-export function defaultThreads(): number {
-  return Math.min(4, Math.max(1, Math.floor(availableParallelism() / 2)));
+/**
+ * onnxruntime's intra-op threads when nothing says otherwise, at most 4. A worker-thread embedder shares
+ * the machine with the editor and batch work, so it takes half the cores. An inline one runs only in a
+ * process that serves (`internalize mcp`): each of its passes is a burst of a few milliseconds that an
+ * agent waits on, so it takes every core (on 2 cores a 64-token pass went from 15.0 to 8.8 ms p50,
+ * bench/serve/RESULTS.md).
+ */
+export function defaultThreads(thread: 'worker' | 'inline' = 'worker'): number {
+  const cores = Math.max(1, availableParallelism());
+  return Math.min(4, thread === 'inline' ? cores : Math.max(1, Math.floor(cores / 2)));
 }
 
 export async function createEmbedder(settings: EmbedderSettings = {}): Promise<ResolvedEmbedder> {
@@ -53,7 +61,7 @@ export async function createEmbedder(settings: EmbedderSettings = {}): Promise<R
   // fp32 by default: on the benchmark's 2,000 sentences int8's worst cosine to fp32 was 0.988 (< 0.99), and fp32 alone is 2.15x the peer.
   const variant = settings.variant ?? (env.INTERNALIZE_EMBEDDING_VARIANT === 'int8' ? 'int8' : 'fp32');
   const envThreads = Number(env.INTERNALIZE_EMBEDDING_THREADS);
-  const threads = settings.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : defaultThreads());
+  const threads = settings.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : defaultThreads(settings.thread));
   const dir = custom === '' ? builtinModelDir(cacheDir) : custom;
   try {
     const onnx =

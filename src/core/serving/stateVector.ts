@@ -35,6 +35,11 @@ export interface SegmentPolicy {
    * caps above let dense JSON or code through at twice the tokens of prose, and a pass costs its tokens.
    */
   readonly modelTokens?: number;
+  /**
+   * The task segment's own cap in the embedder's tokens, below `modelTokens`: the task is embedded
+   * at a session's first call beside its first step, so its tokens are that call's extra cost.
+   */
+  readonly taskModelTokens?: number;
 }
 
 /**
@@ -47,6 +52,8 @@ export const DEFAULT_SEGMENT_POLICY: SegmentPolicy = { taskTokens: 128, stepToke
 export interface Segment {
   readonly text: string;
   readonly weight: number;
+  /** The most of the embedder's own tokens this segment may take (none: the embedder's window). */
+  readonly maxTokens?: number;
 }
 
 /** Characters a piece of a step is pre-cut to before it is fitted, per token of the cap. */
@@ -60,7 +67,8 @@ export function stateSegments(trajectory: Trajectory, policy: SegmentPolicy = DE
   if (task !== '') {
     const fitted = fitTokens(`Task: ${task}`, policy.taskTokens, estimateTokens);
     cut ||= fitted.cut;
-    if (fitted.text !== '') segments.push({ text: fitted.text, weight: policy.taskWeight });
+    const cap = policy.taskModelTokens ?? policy.modelTokens;
+    if (fitted.text !== '') segments.push({ text: fitted.text, weight: policy.taskWeight, ...(cap === undefined ? {} : { maxTokens: cap }) });
   }
   const recent = trajectory.steps.slice(Math.max(0, trajectory.steps.length - policy.steps));
   recent.forEach((step, i) => {
@@ -68,7 +76,7 @@ export function stateSegments(trajectory: Trajectory, policy: SegmentPolicy = DE
     if (lines.trim() === '') return;
     const fitted = fitTokens(lines, policy.stepTokens, estimateTokens);
     cut ||= fitted.cut;
-    if (fitted.text !== '') segments.push({ text: fitted.text, weight: policy.decay ** (recent.length - 1 - i) });
+    if (fitted.text !== '') segments.push({ text: fitted.text, weight: policy.decay ** (recent.length - 1 - i), ...(policy.modelTokens === undefined ? {} : { maxTokens: policy.modelTokens }) });
   });
   return { segments, cut };
 }
@@ -130,27 +138,37 @@ export interface StateVector {
   readonly cut: boolean;
 }
 
-/** The L2-normalized weighted mean of the segments' vectors; misses are embedded in one batch. */
-export async function embedSegments(
-  embedder: TextEmbedder, segments: readonly Segment[], cache: SegmentCache, signal?: AbortSignal, maxTokens?: number,
-): Promise<{ vector: Float32Array; embedded: number }> {
+/**
+ * The L2-normalized weighted mean of the segments' vectors; the misses are embedded in one call per
+ * token cap (the model batches those of like length in one pass).
+ */
+export async function embedSegments(embedder: TextEmbedder, segments: readonly Segment[], cache: SegmentCache, signal?: AbortSignal): Promise<{ vector: Float32Array; embedded: number }> {
   const { dim } = embedder;
-  const keys = segments.map((s) => SegmentCache.key(embedder.id, s.text, maxTokens));
+  const keys = segments.map((s) => SegmentCache.key(embedder.id, s.text, s.maxTokens));
   const found = keys.map((k) => cache.get(k));
-  const missing = [...new Set(keys.filter((_, i) => found[i] === undefined))];
   const fresh = new Map<string, Float32Array>();
-  if (missing.length > 0) {
-    const texts = missing.map((k) => segments[keys.indexOf(k)]?.text ?? '');
-    const vectors = await embedder.embed(texts, signal, maxTokens === undefined ? undefined : { maxTokens });
-    if (vectors.length !== missing.length * dim) throw new RangeError(`The embedder returned ${String(vectors.length)} numbers for ${String(missing.length)} segments; expected ${String(missing.length * dim)}.`);
-    missing.forEach((k, i) => {
+  // Each missing key once, grouped by its cap (a cap is part of the key).
+  const byCap = new Map<number | undefined, { keys: string[]; texts: string[] }>();
+  segments.forEach((s, i) => {
+    const key = keys[i] ?? '';
+    if (found[i] !== undefined || fresh.has(key)) return;
+    fresh.set(key, new Float32Array(0));
+    const group = byCap.get(s.maxTokens) ?? { keys: [], texts: [] };
+    group.keys.push(key);
+    group.texts.push(s.text);
+    byCap.set(s.maxTokens, group);
+  });
+  for (const [maxTokens, group] of byCap) {
+    const vectors = await embedder.embed(group.texts, signal, maxTokens === undefined ? undefined : { maxTokens });
+    if (vectors.length !== group.keys.length * dim) throw new RangeError(`The embedder returned ${String(vectors.length)} numbers for ${String(group.keys.length)} segments; expected ${String(group.keys.length * dim)}.`);
+    group.keys.forEach((k, i) => {
       const v = vectors.slice(i * dim, (i + 1) * dim);
       fresh.set(k, v);
       cache.set(k, v);
     });
   }
-  cache.hits += segments.length - missing.length;
-  cache.misses += missing.length;
+  cache.hits += segments.length - fresh.size;
+  cache.misses += fresh.size;
   const sum = new Float64Array(dim);
   keys.forEach((k, i) => {
     const v = found[i] ?? fresh.get(k);
@@ -163,7 +181,7 @@ export async function embedSegments(
   const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
   const vector = new Float32Array(dim);
   for (let d = 0; d < dim; d++) vector[d] = (sum[d] ?? 0) * scale;
-  return { vector, embedded: missing.length };
+  return { vector, embedded: fresh.size };
 }
 
 /**
@@ -180,6 +198,6 @@ export async function stateVector(
     if (vector.length !== embedder.dim) throw new RangeError(`The embedder returned ${String(vector.length)} numbers for one state; expected ${String(embedder.dim)}.`);
     return { vector, embedded: 1, segments: 1, cut: false };
   }
-  const { vector, embedded } = await embedSegments(embedder, segments, input.cache ?? sharedSegmentCache, input.signal, (input.policy ?? DEFAULT_SEGMENT_POLICY).modelTokens);
+  const { vector, embedded } = await embedSegments(embedder, segments, input.cache ?? sharedSegmentCache, input.signal);
   return { vector, embedded, segments: segments.length, cut };
 }

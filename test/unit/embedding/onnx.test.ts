@@ -5,9 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { createOnnxEmbedder, type OnnxEmbedder } from '../../../src/core/embedding/onnx.js';
 import { loadOnnxModel, type OnnxModel } from '../../../src/core/embedding/onnxModel.js';
-import { createEmbedder } from '../../../src/core/embedding/resolve.js';
+import { createEmbedder, defaultThreads } from '../../../src/core/embedding/resolve.js';
 import { cosine, MODEL_DIR, MODELS, reference, row, skipWithoutModel } from './model.js';
 
 const DIM = 384;
@@ -120,6 +121,27 @@ describe('ONNX embedder (all-MiniLM-L6-v2)', { skip: skipWithoutModel, timeout: 
       assert.equal((await embedder.embed(['a', 'b'])).length, 2 * DIM);
     } finally {
       await embedder.dispose();
+    }
+  });
+
+  test('an inline embedder (the serving process) takes every core by default, a worker half of them, at most 4 each', async () => {
+    const cores = availableParallelism();
+    assert.equal(defaultThreads('inline'), Math.min(4, cores));
+    assert.equal(defaultThreads('worker'), Math.min(4, Math.max(1, Math.floor(cores / 2))));
+    assert.equal(defaultThreads(), defaultThreads('worker'));
+    const inline = await createEmbedder({ cacheDir: MODELS, variant: 'int8', thread: 'inline', env: {} });
+    try {
+      const n = defaultThreads('inline');
+      assert.match(inline.description, new RegExp(`, ${String(n)} threads?\\) from `, 'u'));
+    } finally {
+      await inline.dispose();
+    }
+    // The environment's count wins over the default.
+    const told = await createEmbedder({ cacheDir: MODELS, variant: 'int8', thread: 'inline', env: { INTERNALIZE_EMBEDDING_THREADS: '1' } });
+    try {
+      assert.match(told.description, /, 1 thread\) from /u);
+    } finally {
+      await told.dispose();
     }
   });
 });

@@ -87,6 +87,32 @@ test("segments reach the embedder with the policy's model-token cap, and a vecto
   assert.equal((await stateVector({ embedder, trajectory: built.trajectory, wholeText: built.text, cache })).embedded, 0);
 });
 
+test('a task cap of its own embeds the task in a call of its own, each segment cached under its own cap', async () => {
+  const inner = hashedEmbedder();
+  const calls: { texts: readonly string[]; cap: number | undefined }[] = [];
+  const embedder: TextEmbedder = {
+    ...inner,
+    embed(texts, signal, options) {
+      calls.push({ texts, cap: options?.maxTokens });
+      return inner.embed(texts, signal, options);
+    },
+  };
+  const policy = { ...DEFAULT_SEGMENT_POLICY, taskModelTokens: 32 };
+  const built = buildState({ task: TASK, steps: STEPS.slice(0, 2) }, 512);
+  const segments = stateSegments(built.trajectory, policy).segments;
+  assert.deepEqual(segments.map((s) => s.maxTokens), [32, 64, 64]);
+  const cache = new SegmentCache();
+  const first = await stateVector({ embedder, trajectory: built.trajectory, wholeText: built.text, cache, policy });
+  assert.equal(first.embedded, 3);
+  assert.deepEqual(calls.map((c) => [c.cap, c.texts.length]), [[32, 1], [64, 2]], 'one call per cap, the steps together');
+  assert.ok(calls[0]?.texts[0]?.startsWith('Task: '));
+  // The same segments again come from the cache; the default policy (task under 64) embeds the task anew, not the steps.
+  assert.equal((await stateVector({ embedder, trajectory: built.trajectory, wholeText: built.text, cache, policy })).embedded, 0);
+  assert.equal((await stateVector({ embedder, trajectory: built.trajectory, wholeText: built.text, cache })).embedded, 1);
+  assert.equal(calls.at(-1)?.cap, 64);
+  assert.equal(cache.misses, 4);
+});
+
 test('the segment cache forgets the least recently used vector first', () => {
   const cache = new SegmentCache(2);
   const v = (x: number): Float32Array => Float32Array.of(x);
