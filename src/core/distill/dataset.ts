@@ -405,7 +405,7 @@ export async function buildDataset(input: BuildInput): Promise<Dataset> {
       row[r.meta.split]++;
     }
   }
-  const trainTokens = train.reduce((sum, r) => sum + r.messages.reduce((n, m) => n + count(m.content), 0) + Object.values(r.blocks).reduce((n, b) => n + count(b), 0), 0);
+  const trainTokens = recordTokens(train, count);
   return {
     train,
     heldout,
@@ -469,6 +469,11 @@ const recordSchema = z.object({
 });
 
 /** Reads a dataset file; a bad line is an error naming the file, the line and the field. */
+/** The tokens a training pass reads for these records: every message and every principle block. */
+export function recordTokens(records: readonly DistillRecord[], count: (text: string) => number = estimateTokens): number {
+  return records.reduce((sum, r) => sum + r.messages.reduce((n, m) => n + count(m.content), 0) + Object.values(r.blocks).reduce((n, b) => n + count(b), 0), 0);
+}
+
 export function readJsonl(path: string): DistillRecord[] {
   let text: string;
   try {

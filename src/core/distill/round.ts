@@ -19,7 +19,7 @@ import type { IterationRecord, Store } from '../store/index.js';
 import { evidenceWorkspaces, internalizedIds, iterationModel } from '../store/injection.js';
 import { TRAJECTORY_SOURCES } from '../trajectory.js';
 import { continualStep, type ContinualOptions } from './continual.js';
-import { buildDataset, describeSelection, exportDataset, readJsonl, selectTrajectories, trainablePool, writeJsonl, type Dataset, type DatasetStats, type TrajectorySelection } from './dataset.js';
+import { buildDataset, describeSelection, exportDataset, readJsonl, recordTokens, selectTrajectories, trainablePool, writeJsonl, type Dataset, type DatasetStats, type TrajectorySelection } from './dataset.js';
 import { acquireRoundLock, type HeldLock } from './roundLock.js';
 import { judgeScores, type JudgeScore, type LlmJudge } from './judge.js';
 import { DEFAULT_SAMPLE_OPTIONS, describeRejections, teacherSampleRecords, workerSampleConfig, type SampleOptions, type TargetStats } from './targets.js';
@@ -300,13 +300,29 @@ async function prepareDataset(env: RoundEnvironment, config: RoundConfig, snapsh
   return { prepared: { dataset: dataset.stats, paths }, dataset };
 }
 
-/** A rough time for a round, from the throughput measured in an earlier iteration on the same model and device, else an assumed one. */
+/** The phases a round's time goes to, as the estimate and the Run Dashboard count them. */
+export const TIMED_PHASES = ['general', 'sample', 'train', 'score', 'judge'] as const;
+export type TimedPhase = (typeof TIMED_PHASES)[number];
+export type PhaseTimes = Readonly<Partial<Record<TimedPhase, number>>>;
+
+/** A rough time for a round, from what an earlier iteration on the same model and device measured, else from assumed rates. */
 export interface RoundEstimate {
   readonly stats: DatasetStats;
+  /** The next iteration: its phases together, plus starting the worker and writing the iteration. */
   readonly seconds: number;
+  /** The next iteration's seconds per phase; a phase the round skips (or whose work is on disk already) is absent. */
+  readonly phases: PhaseTimes;
   readonly tokensPerSecond: number;
-  /** Where the throughput came from: 'iteration N' (measured) or 'assumed'. */
+  /** Where the rates came from: 'iteration N' (measured) or 'assumed'. */
   readonly basis: string;
+  /** Tokens of the earlier iterations' training records that the next iteration replays beside its own. */
+  readonly replayTokens: number;
+  /** Whether the base model's general answers are on disk already (they are written once per model and size). */
+  readonly generalCached: boolean;
+  /** The phases of the k-th iteration (1-based) of a loop started now: each replays the records of those before it. */
+  phasesAt(k: number): PhaseTimes;
+  /** A loop of `n` iterations started now, in seconds. */
+  loopSeconds(n: number): number;
 }
 
 /** The training sets of the earlier finished own-data iterations that still exist on disk, oldest first. */
@@ -323,27 +339,119 @@ export function earlierTrainingSets(store: Store, before: number): string[] {
 /**
  * Assumed training throughput (tokens/s, teacher and student passes included) for a ~135M model before anything was
  * measured: SmolLM2-135M off-policy on 2 CPU cores trained 53–54 tokens/s in a quiet run (4,945 tokens in 92 s, then
- * 9,890 with replay in 188 s). After the first iteration the estimate uses the rate that iteration measured.
+ * 9,890 with replay in 188 s). After the first iteration the estimate uses the rates that iteration measured.
  */
 const ASSUMED_TOKENS_PER_S: Readonly<Record<Device, number>> = { auto: 55, cpu: 55, cuda: 6000 };
+/**
+ * Assumed generation rate (new tokens/s) of a ~135M model answering prompts in batches: the Quick check's 12 general
+ * answers of up to 48 tokens took 17 s on 2 cores. Teacher samples are written one state at a time: about 20 tokens/s.
+ */
+const ASSUMED_GENERATED_PER_S: Readonly<Record<Device, number>> = { auto: 34, cpu: 34, cuda: 800 };
+const ASSUMED_SAMPLED_PER_S: Readonly<Record<Device, number>> = { auto: 20, cpu: 20, cuda: 400 };
+/** A judge model's time per graded held-out state (one call per picked principle): unknown until measured, so a guess. */
+const ASSUMED_JUDGE_S_PER_STATE = 15;
+/** Starting the worker and writing the iteration. */
+const FIXED_SECONDS = 30;
+/** General answers per prompt count: a replay set and a retention set (the built-in sets hold 20 prompts each). */
+const GENERAL_SETS = 2;
+const GENERAL_PROMPTS = 20;
+const GENERAL_TOKENS = 48;
 
-/** Builds the dataset in memory (nothing is written, nothing trains) and estimates records, tokens and time. */
+/** Where the base model's general answers for a round's size are kept (written once, read by every later round). */
+export function generalAnswersDir(runsDir: string, config: Pick<RoundConfig, 'model' | 'generalPrompts'>): string {
+  return join(runsDir, 'general', `${modelKey(config.model)}${config.generalPrompts > 0 ? `-${String(config.generalPrompts)}` : ''}`);
+}
+
+function generalAnswersCached(dir: string): boolean {
+  return existsSync(join(dir, 'replay.jsonl')) && existsSync(join(dir, 'retention.jsonl'));
+}
+
+/** Tokens of a training set on disk; 0 for one that cannot be read (the estimate must not fail on it). */
+function fileTokens(path: string): number {
+  try {
+    return recordTokens(readJsonl(path));
+  } catch {
+    return 0;
+  }
+}
+
+/** What an iteration measured, kept in its metrics as `phase_seconds` for the next estimate. */
+interface MeasuredPhases {
+  readonly seconds: PhaseTimes;
+  readonly generalCached: boolean;
+  readonly replayTokens: number;
+  readonly judgeStates: number;
+  readonly sampledTokens: number;
+}
+
+/** Seconds per phase with the work each measured: tokens replayed, states judged, tokens sampled. */
+function phaseTimes(seconds: Partial<Record<RoundPhase, number>>, work: { readonly generalCached: boolean; readonly replayTokens: number; readonly judgeStates: number; readonly sampledTokens: number }): Record<string, unknown> {
+  const kept = Object.fromEntries(TIMED_PHASES.flatMap((p) => (seconds[p] === undefined ? [] : [[p, Math.round(seconds[p] * 10) / 10]])));
+  return { ...kept, general_cached: work.generalCached, replay_tokens: work.replayTokens, judge_states: work.judgeStates, sampled_tokens: work.sampledTokens };
+}
+
+function measuredPhases(metrics: Readonly<Record<string, unknown>> | undefined): MeasuredPhases | undefined {
+  const raw = metrics?.phase_seconds;
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  const seconds = Object.fromEntries(TIMED_PHASES.flatMap((p) => (typeof r[p] === 'number' && Number.isFinite(r[p]) && r[p] >= 0 ? [[p, r[p]]] : [])));
+  const count = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : 0);
+  return { seconds, generalCached: r.general_cached === true, replayTokens: count(r.replay_tokens), judgeStates: count(r.judge_states), sampledTokens: count(r.sampled_tokens) };
+}
+
+/** Builds the dataset in memory (nothing is written, nothing trains) and estimates records, tokens and time per phase. */
 export async function estimateRound(env: RoundEnvironment, config: RoundConfig): Promise<RoundEstimate> {
   const { store } = env;
   const dataset = await datasetFor(env, config, store.principles.list({ status: 'accepted' }));
-  const measured = store.iterations
+  const { stats } = dataset;
+  const earlier = store.iterations
     .list()
-    .filter((it) => it.config.kind === 'own-data' && iterationModel(it.config) === config.model && (it.config.round as Partial<RoundConfig> | undefined)?.device === config.device)
-    .map((it) => ({ number: it.number, rate: (it.metrics?.train as { tokens_per_s?: unknown } | undefined)?.tokens_per_s }))
-    .filter((m): m is { number: number; rate: number } => typeof m.rate === 'number' && m.rate > 0)
+    .filter((it) => it.config.kind === 'own-data' && iterationModel(it.config) === config.model && (it.config.round as Partial<RoundConfig> | undefined)?.device === config.device && (it.status === 'done' || it.status === 'collapsed'));
+  const measured = earlier
+    .map((it) => ({ number: it.number, rate: (it.metrics?.train as { tokens_per_s?: unknown } | undefined)?.tokens_per_s, phases: measuredPhases(it.metrics), data: it.metrics?.dataset as { train?: number; heldout?: number } | undefined }))
+    .filter((m): m is typeof m & { rate: number } => typeof m.rate === 'number' && m.rate > 0)
     .at(-1);
   const rate = measured?.rate ?? ASSUMED_TOKENS_PER_S[config.device];
-  // Training passes every epoch; scoring reads each held-out state three times (teacher, base, student) without a backward pass.
-  const heldTokens = dataset.stats.trainTokens * (dataset.stats.heldoutRecords / Math.max(dataset.stats.trainRecords, 1));
-  // Teacher samples: k answers per training state, written token by token (about 20 tokens/s for a ~135M model on one CPU thread), then scored twice.
-  const sampling = config.targets === 'teacher-samples' ? (dataset.stats.trainRecords * config.samples.k * config.samples.maxNewTokens) / (config.device === 'cuda' ? 400 : 20) : 0;
-  const seconds = (dataset.stats.trainTokens * config.epochs) / rate + heldTokens / rate + sampling + 30;
-  return { stats: dataset.stats, seconds, tokensPerSecond: rate, basis: measured === undefined ? 'assumed' : `iteration ${String(measured.number)}` };
+  const per = (phase: TimedPhase, units: number | undefined): number | undefined => {
+    const s = measured?.phases?.seconds[phase];
+    return s === undefined || units === undefined || units <= 0 ? undefined : s / units;
+  };
+  const heldTokens = stats.trainTokens * (stats.heldoutRecords / Math.max(stats.trainRecords, 1));
+  const judgeStates = env.judge === undefined ? 0 : Math.min(config.judgeStates, stats.heldoutRecords);
+  // Scoring reads each held-out state three times (teacher, base, student) without a backward pass; with a judge it also
+  // writes the base model's and the student's answers on the judged states.
+  const answerSeconds = (2 * judgeStates * config.samples.maxNewTokens) / ASSUMED_SAMPLED_PER_S[config.device];
+  const scoreSeconds = (per('score', measured?.data?.heldout) ?? heldTokens / rate / Math.max(stats.heldoutRecords, 1)) * stats.heldoutRecords + (measured?.phases?.seconds.score === undefined ? answerSeconds : 0);
+  const samplingUnits = stats.trainRecords * config.samples.k * config.samples.maxNewTokens;
+  const sampleSeconds = config.targets === 'teacher-samples' ? samplingUnits * (per('sample', measured?.phases?.sampledTokens) ?? 1 / ASSUMED_SAMPLED_PER_S[config.device]) : 0;
+  const generalCached = generalAnswersCached(generalAnswersDir(env.runsDir, config));
+  const generalSeconds = generalCached ? 0 : (GENERAL_SETS * (config.generalPrompts > 0 ? Math.min(config.generalPrompts, GENERAL_PROMPTS) : GENERAL_PROMPTS) * GENERAL_TOKENS) / ASSUMED_GENERATED_PER_S[config.device];
+  const judgeSeconds = judgeStates * (per('judge', measured?.phases?.judgeStates) ?? ASSUMED_JUDGE_S_PER_STATE);
+  const replayTokens = config.replayKept ? earlierTrainingSets(store, Number.MAX_SAFE_INTEGER).reduce((sum, path) => sum + fileTokens(path), 0) : 0;
+  const phasesAt = (k: number): PhaseTimes => {
+    // The k-th iteration replays what is on disk now plus the k − 1 iterations of this loop before it (each about this one's size).
+    const replay = config.replayKept ? replayTokens + (k - 1) * stats.trainTokens : 0;
+    const out: Partial<Record<TimedPhase, number>> = {};
+    if (k === 1 && generalSeconds > 0) out.general = generalSeconds;
+    if (sampleSeconds > 0) out.sample = sampleSeconds;
+    out.train = ((stats.trainTokens + replay) * config.epochs) / rate;
+    out.score = scoreSeconds;
+    if (judgeSeconds > 0) out.judge = judgeSeconds;
+    return out;
+  };
+  const total = (p: PhaseTimes): number => FIXED_SECONDS + Object.values(p).reduce((a, b) => a + b, 0);
+  const phases = phasesAt(1);
+  return {
+    stats,
+    seconds: total(phases),
+    phases,
+    tokensPerSecond: rate,
+    basis: measured === undefined ? 'assumed' : `iteration ${String(measured.number)}`,
+    replayTokens,
+    generalCached,
+    phasesAt,
+    loopSeconds: (n) => Array.from({ length: Math.max(0, n) }, (_, i) => total(phasesAt(i + 1))).reduce((a, b) => a + b, 0),
+  };
 }
 
 function errorText(error: unknown): string {
@@ -487,7 +595,16 @@ async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFro
   const { store } = env;
   const { number, config, recordConfig } = state;
   const emit = (event: RoundEvent): void => env.onEvent?.(event);
+  // Seconds per phase, kept with the metrics: the next estimate reads them (estimateRound).
+  const phaseSeconds: Partial<Record<RoundPhase, number>> = {};
+  let current: { phase: RoundPhase; since: number } | undefined;
+  const closePhase = (): void => {
+    if (current !== undefined) phaseSeconds[current.phase] = (phaseSeconds[current.phase] ?? 0) + (performance.now() - current.since) / 1000;
+    current = undefined;
+  };
   const phase = (p: RoundPhase, message: string): void => {
+    closePhase();
+    current = { phase: p, since: performance.now() };
     emit({ event: 'phase', iteration: number, phase: p, message });
   };
   const dataset = recordConfig.dataset as { train: string; heldout: string };
@@ -523,7 +640,9 @@ async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFro
     phase('general', 'answering the general prompts with the base model (once per model)');
     // A smaller set of general prompts is a set of its own: its answers are kept apart from the full set's.
     const prompts = config.generalPrompts > 0 ? { prompts: config.generalPrompts } : {};
-    const general = await worker.general({ model: config.model, ...models, ...prompts, out_dir: join(env.runsDir, 'general', `${modelKey(config.model)}${config.generalPrompts > 0 ? `-${String(config.generalPrompts)}` : ''}`) }, forward);
+    const generalDir = generalAnswersDir(env.runsDir, config);
+    const generalCached = generalAnswersCached(generalDir);
+    const general = await worker.general({ model: config.model, ...models, ...prompts, out_dir: generalDir }, forward);
     const replay = config.replay ? general.replay : undefined;
     const retention = general.retention;
     // A resumed iteration keeps the samples it kept before: sampling again would train on another dataset.
@@ -548,6 +667,7 @@ async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFro
     phase('train', `training (${config.regime}) from ${String(recordConfig.startModel)}`);
     const device = config.device === 'auto' ? {} : { device: config.device };
     const earlier = config.replayKept ? earlierTrainingSets(env.store, state.number) : [];
+    const earlierTokens = earlier.reduce((sum, path) => sum + fileTokens(path), 0);
     if (earlier.length > 0) emit({ event: 'log', iteration: state.number, level: 'info', message: `Replaying the training records of ${String(earlier.length)} earlier iteration(s) beside this one's.` });
     const distilled = await worker.distill(
       {
@@ -579,9 +699,20 @@ async function trainAndScore(env: RoundEnvironment, state: RoundState, resumeFro
         emit({ event: 'log', iteration: number, level: 'warning', message });
       });
     }
+    closePhase();
     phase('save', 'writing the iteration');
     const collapsed = scored.collapse.collapsed;
-    const metrics = roundMetrics(distilled.metrics, scored, recordConfig, judged);
+    const heldout = (recordConfig.dataset as { heldoutRecords?: unknown } | undefined)?.heldoutRecords;
+    const sampled = (recordConfig.targetStats as TargetStats | undefined)?.sampled ?? 0;
+    const metrics = {
+      ...roundMetrics(distilled.metrics, scored, recordConfig, judged),
+      phase_seconds: phaseTimes(phaseSeconds, {
+        generalCached,
+        replayTokens: earlierTokens,
+        judgeStates: judged === undefined ? 0 : Math.min(answers, typeof heldout === 'number' ? heldout : answers),
+        sampledTokens: sampled * config.samples.maxNewTokens,
+      }),
+    };
     const final: IterationRecord = {
       number,
       status: collapsed ? 'collapsed' : 'done',

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { DatasetError } from '../../core/distill/dataset.js';
 import { summarizeIteration } from '../../core/distill/ledger.js';
-import { BUILTIN_MODEL, DEFAULT_ROUND_CONFIG, estimateRound, parseRoundConfig, resumeRound, ROUND_SIZES, RoundConfigError, roundSizeOf, runRound, type RoundConfig, type RoundEnvironment, type RoundEvent } from '../../core/distill/round.js';
+import { BUILTIN_MODEL, DEFAULT_ROUND_CONFIG, estimateRound, parseRoundConfig, resumeRound, ROUND_SIZES, RoundConfigError, roundSizeOf, runRound, TIMED_PHASES, type PhaseTimes, type RoundConfig, type TimedPhase, type RoundEnvironment, type RoundEstimate, type RoundEvent } from '../../core/distill/round.js';
 import { llmJudge, type LlmJudge } from '../../core/distill/judge.js';
 import { RoundBusyError } from '../../core/distill/roundLock.js';
 import { resumeWorldRound, runWorldRound, type World, type WorldRoundEnvironment } from '../../core/distill/worldRound.js';
@@ -292,10 +292,10 @@ async function ownDataRounds(ctx: InternalizeContext, setRunning: (r: Running | 
     throw error;
   }
   const s = estimate.stats;
-  const minutes = Math.max(1, Math.round(estimate.seconds / 60));
+  const minutes = (seconds: number): string => `${String(Math.max(1, Math.round(seconds / 60)))} min`;
   const go = await vscode.window.showInformationMessage(
-    `Train ${roundConfig.model === BUILTIN_MODEL ? 'SmolLM2-135M-Instruct' : basename(roundConfig.model)} on ${String(s.trainRecords)} decision states from ${String(s.trajectories)} trajectories (${String(s.heldoutRecords)} held out for scoring), about ${String(s.trainTokens)} tokens × ${String(roundConfig.epochs)} epoch${roundConfig.epochs === 1 ? '' : 's'}: about ${String(minutes)} min per iteration, ${String(iterations)} iteration${iterations === 1 ? '' : 's'}.`,
-    { modal: true, detail: `${String(s.truncatedStates)} states are cut to ${String(roundConfig.contextTokens)} tokens.${s.capped === undefined ? '' : ` The size leaves out ${String(s.capped.train)} training and ${String(s.capped.heldout)} held-out states.`} The time is ${estimate.basis === 'assumed' ? 'a rough guess before anything was measured on this machine' : `from the speed measured in ${estimate.basis}`}.` },
+    `Train ${roundConfig.model === BUILTIN_MODEL ? 'SmolLM2-135M-Instruct' : basename(roundConfig.model)} on ${String(s.trainRecords)} decision states from ${String(s.trajectories)} trajectories (${String(s.heldoutRecords)} held out for scoring), about ${String(s.trainTokens)} tokens × ${String(roundConfig.epochs)} epoch${roundConfig.epochs === 1 ? '' : 's'}: about ${minutes(estimate.seconds)} for the first iteration, ${minutes(estimate.loopSeconds(iterations))} for ${String(iterations)} iteration${iterations === 1 ? '' : 's'}.`,
+    { modal: true, detail: estimateDetail(estimate, roundConfig) },
     'Start',
   );
   if (go !== 'Start') return;
@@ -304,7 +304,8 @@ async function ownDataRounds(ctx: InternalizeContext, setRunning: (r: Running | 
 
   for (let i = 0; i < iterations; i++) {
     const number = (store.iterations.latest()?.number ?? 0) + 1;
-    const next = await watchedIteration(ctx, number, ownDataWatch(`your principles, ${String(i + 1)} of ${String(iterations)}`, i === iterations - 1, (hooks) => runRound({ ...env, ...hooks }, roundConfig)), setRunning, status);
+    const watch = ownDataWatch(`your principles, ${String(i + 1)} of ${String(iterations)}`, i === iterations - 1, estimate.phasesAt(i + 1), (hooks) => runRound({ ...env, ...hooks }, roundConfig));
+    const next = await watchedIteration(ctx, number, watch, setRunning, status);
     if (!next) break;
   }
 }
@@ -321,15 +322,33 @@ async function resumeOwnData(ctx: InternalizeContext, number: number, setRunning
   const judge = stored === undefined ? undefined : await roundJudge(ctx, stored);
   if (judge === null) return;
   const env: RoundEnvironment = { ...roundPlaces(ctx), embedder: await windowEmbedder(ctx)(), ...(judge === undefined ? {} : { judge }) };
-  await watchedIteration(ctx, number, ownDataWatch('your principles, resumed', true, (hooks) => resumeRound({ ...env, ...hooks }, number)), setRunning, status);
+  const phases: PhaseTimes = stored === undefined ? { train: 6, score: 2 } : { ...(stored.targets === 'teacher-samples' ? { sample: 2 } : {}), train: 6, score: 2, ...(judge === undefined ? {} : { judge: 1 }) };
+  await watchedIteration(ctx, number, ownDataWatch('your principles, resumed', true, phases, (hooks) => resumeRound({ ...env, ...hooks }, number)), setRunning, status);
 }
 
-/** An iteration on your data as the frame watches it. */
-function ownDataWatch(label: string, last: boolean, run: (hooks: RoundHooks) => Promise<IterationRecord>): WatchedRound {
+const ESTIMATE_LABELS: Readonly<Record<TimedPhase, string>> = { general: 'general answers (once per model)', sample: 'teacher samples', train: 'training', score: 'scoring', judge: 'judging' };
+
+/** The confirmation's detail: what the caps left out, what each phase takes, and where the rates came from. */
+function estimateDetail(estimate: RoundEstimate, roundConfig: RoundConfig): string {
+  const s = estimate.stats;
+  const parts = TIMED_PHASES.flatMap((p) => {
+    const seconds = estimate.phases[p];
+    return seconds === undefined ? [] : [`${ESTIMATE_LABELS[p]} ${seconds < 90 ? `${String(Math.max(1, Math.round(seconds)))} s` : `${String(Math.round(seconds / 60))} min`}`];
+  });
+  return [
+    `${String(s.truncatedStates)} states are cut to ${String(roundConfig.contextTokens)} tokens.${s.capped === undefined ? '' : ` The size leaves out ${String(s.capped.train)} training and ${String(s.capped.heldout)} held-out states.`}`,
+    `First iteration: ${parts.join(', ')}.${estimate.replayTokens > 0 ? ` Training replays about ${String(estimate.replayTokens)} tokens of earlier iterations' records.` : ''}${estimate.generalCached ? " The base model's general answers are on disk already." : ''} Each later iteration of this loop also replays the records of those before it.`,
+    `The time is ${estimate.basis === 'assumed' ? 'a rough guess before anything was measured on this machine' : `from the rates measured in ${estimate.basis}`}.`,
+  ].join(' ');
+}
+
+/** An iteration on your data as the frame watches it; each phase takes the share of the bar its estimated time takes. */
+function ownDataWatch(label: string, last: boolean, phases: PhaseTimes, run: (hooks: RoundHooks) => Promise<IterationRecord>): WatchedRound {
+  const listed = TIMED_PHASES.filter((p) => (phases[p] ?? 0) > 0);
   return {
     label,
-    // The round service's phases: general answers (once per model), training, scoring; 100% only with the result.
-    dashboard: { title: 'your principles', phases: ['general', 'train', 'score'], weights: [2, 6, 2] },
+    // The round service's phases in order; 100% only with the result.
+    dashboard: { title: 'your principles', phases: listed, weights: listed.map((p) => Math.max(1, Math.round(phases[p] ?? 0))) },
     last,
     run: async (hooks) => {
       const record = await run(hooks);
