@@ -2,14 +2,14 @@ import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { exportDataset } from '../../core/distill/dataset.js';
-import { proposeOps } from '../../core/experience/curation.js';
+import { compareWithPrevious } from '../../core/distill/iterationCompare.js';
+import { applyRollback, describeRollback, planRollback } from '../../core/distill/rollback.js';
 import type { IterationRecord, Store } from '../../core/store/index.js';
 import type { InternalizeContext } from '../context.js';
 import { reportError } from '../errors.js';
 import { poolsPanel } from '../webviews/poolsPanel.js';
 import { runDashboard } from '../webviews/runDashboard.js';
-import { metricDeltas } from '../webviews/runDashboardModel.js';
-import { findCheckpoint, previousIteration, previousSnapshot, roundKindOf, rollbackOps, supersededBy } from './iterationsPlan.js';
+import { findCheckpoint, roundKindOf } from './iterationsPlan.js';
 
 /** The iteration a command acts on: the row it was invoked on, a `{ number }` argument, or one the user picks. */
 async function pickIteration(store: Store, arg: unknown, title: string, filter: (it: IterationRecord) => boolean = () => true): Promise<IterationRecord | undefined> {
@@ -39,66 +39,29 @@ function runFolder(store: Store, n: number): string | undefined {
     .pop()?.logPath;
 }
 
-function compareWithPrevious(ctx: InternalizeContext, it: IterationRecord): void {
-  const store = ctx.getStore();
-  const snapshots = store.snapshots.iterations();
-  const previous = previousIteration(store.iterations.list(), it.number);
-  const before = previousSnapshot(snapshots, it.number);
-  const hasOwn = snapshots.includes(it.number);
-  const deltas = it.metrics === undefined ? [] : metricDeltas(previous?.metrics, it.metrics);
-  const title = previous === undefined ? `Iteration ${String(it.number)} against its base model` : `Iteration ${String(previous.number)} → ${String(it.number)}: metrics`;
-  const notes: string[] = [];
-  if (it.metrics === undefined) notes.push(`Iteration ${String(it.number)} has no metrics (${it.status}).`);
-  else if (previous === undefined) notes.push('The first iteration: each metric is compared with the base model measured in the same run.');
-  if (!hasOwn) notes.push(`Iteration ${String(it.number)} froze no pool snapshot (it ended before its pool was recorded), so the pool diff below is against the current pool.`);
-  poolsPanel(ctx).show(before === undefined ? { kind: 'empty' } : { kind: 'snapshot', iteration: before }, hasOwn ? { kind: 'snapshot', iteration: it.number } : { kind: 'current' }, {
-    title,
-    deltas,
-    note: notes.length === 0 ? undefined : notes.join(' '),
-  });
+function showComparison(ctx: InternalizeContext, it: IterationRecord): void {
+  const c = compareWithPrevious(ctx.getStore(), it);
+  poolsPanel(ctx).show(c.from, c.to, { title: c.title, deltas: c.deltas, note: c.notes.length === 0 ? undefined : c.notes.join(' ') });
 }
 
 async function rollBack(ctx: InternalizeContext, it: IterationRecord): Promise<void> {
   const store = ctx.getStore();
-  if (it.status === 'running' || it.status === 'pending') {
-    void vscode.window.showWarningMessage(`Internalize: iteration ${String(it.number)} is ${it.status}; roll back to a finished iteration.`);
+  const plan = planRollback(store, it.number);
+  if (plan.kind === 'refused') {
+    void vscode.window.showWarningMessage(`Internalize: ${plan.reason}`);
     return;
   }
-  const snapshot = store.snapshots.get(it.number);
-  const ops = snapshot === undefined ? [] : rollbackOps(store.principles.list({ status: 'accepted' }), snapshot);
-  const later = supersededBy(store.iterations.list(), it.number);
-  const adapter = it.adapterPath !== undefined && existsSync(it.adapterPath) ? it.adapterPath : undefined;
-  const counts = (['ADD', 'UPDATE', 'DELETE'] as const).map((k) => [k, ops.filter((o) => o.kind === k).length] as const).filter(([, c]) => c > 0);
-  const poolLine =
-    snapshot === undefined
-      ? `Iteration ${String(it.number)} froze no pool, so the pool stays as it is.`
-      : ops.length === 0
-        ? `The pool already matches iteration ${String(it.number)}'s (${String(snapshot.principles.length)} principles).`
-        : `The pool goes back to iteration ${String(it.number)}'s ${String(snapshot.principles.length)} principles through ${String(ops.length)} recorded operations (${counts.map(([k, c]) => `${String(c)} ${k === 'ADD' ? 'restored' : k === 'UPDATE' ? 'reworded' : 'retired'}`).join(', ')}).`;
-  const detail = [
-    poolLine,
-    later.length === 0 ? undefined : `Later iterations (${later.map((l) => String(l.number)).join(', ')}) are marked rolled back; their records and files stay.`,
-    adapter === undefined ? `Iteration ${String(it.number)} has no adapter on disk.` : `Its adapter (${adapter}) is again the latest finished iteration's: a round that continues from the previous student starts from it.`,
-  ]
-    .filter((x): x is string => x !== undefined)
-    .join('\n\n');
-  const apply = ops.length > 0 ? 'Apply Changes' : 'Roll Back';
+  const detail = describeRollback(plan).join('\n\n');
+  const hasOps = plan.ops.length > 0;
+  const apply = hasOps ? 'Apply Changes' : 'Roll Back';
   const review = 'Review Changes';
-  const choice = await vscode.window.showWarningMessage(`Roll back to iteration ${String(it.number)}?`, { modal: true, detail }, ...(ops.length > 0 ? [apply, review] : [apply]));
+  const choice = await vscode.window.showWarningMessage(`Roll back to iteration ${String(it.number)}?`, { modal: true, detail }, ...(hasOps ? [apply, review] : [apply]));
   if (choice === undefined) return;
   const applyNow = choice === apply;
-  const batchId = `rollback-${String(it.number)}-${new Date().toISOString()}`;
-  const opIds = ops.length === 0 ? [] : proposeOps(store, ops, { origin: 'manual', batchId, autoAccept: applyNow });
-  const at = new Date().toISOString();
-  store.transaction(() => {
-    for (const l of later) store.iterations.save({ ...l, status: 'rolled-back', verdict: { ...(l.verdict ?? {}), rolledBackTo: it.number, rolledBackAt: at, statusBefore: l.status } });
-    // The rollback is a run of its own in the ledger: what it restored, and whether the pool changes waited for review.
-    const runId = store.runs.start('rollback', { iteration: it.number, config: { ops: opIds, applied: applyNow, adapter: adapter ?? null, supersedes: later.map((l) => l.number) } });
-    store.runs.finish(runId, 'done');
-  });
+  const { opIds } = applyRollback(store, plan, { apply: applyNow });
   ctx.notify('principles');
   ctx.notify('iterations');
-  ctx.log.info(`Rolled back to iteration ${String(it.number)}: ${String(opIds.length)} pool operations ${applyNow ? 'applied' : 'proposed for review'}; ${String(later.length)} later iterations marked rolled back`);
+  ctx.log.info(`Rolled back to iteration ${String(it.number)}: ${String(opIds.length)} pool operations ${applyNow ? 'applied' : 'proposed for review'}; ${String(plan.later.length)} later iterations marked rolled back`);
   if (!applyNow && opIds.length > 0) {
     const open = await vscode.window.showInformationMessage(`Internalize: rolled back to iteration ${String(it.number)}. ${String(opIds.length)} pool changes wait for your review in the Principles view.`, 'Show Principles');
     if (open === 'Show Principles') await vscode.commands.executeCommand('internalize.principles.focus');
@@ -209,7 +172,7 @@ export function registerIterationCommands(ctx: InternalizeContext): void {
       runDashboard(ctx).show('curve');
     }),
     vscode.commands.registerCommand('internalize.iterations.compareWithPrevious', guarded('Compare with Previous', (it) => {
-      compareWithPrevious(ctx, it);
+      showComparison(ctx, it);
     })),
     vscode.commands.registerCommand('internalize.iterations.rollBack', guarded('Roll Back to This Iteration', (it) => rollBack(ctx, it), (it) => it.status !== 'running' && it.status !== 'pending')),
     vscode.commands.registerCommand('internalize.iterations.revealAdapter', guarded('Reveal Adapter', revealAdapter, (it) => it.adapterPath !== undefined)),
