@@ -9,6 +9,7 @@ import { PoolRefError } from '../core/experience/compare.js';
 import { PackError } from '../core/experience/export.js';
 import { UsageError, wantsHelp } from './args.js';
 import { importCommand } from './commands/import.js';
+import { iterationsCommand } from './commands/iterations.js';
 import { distillCommand } from './commands/distill.js';
 import { exportCommand } from './commands/export.js';
 import { listCommand } from './commands/list.js';
@@ -21,7 +22,7 @@ import { resetStoreCommand } from './commands/resetStore.js';
 import type { CliIo, Command } from './context.js';
 
 /** Every subcommand, in the order `internalize --help` lists them. */
-export const COMMANDS: readonly Command[] = [importCommand, listCommand, mineCommand, poolCommand, previewCommand, distillCommand, exportCommand, mcpCommand, resetStoreCommand, rescanSecretsCommand];
+export const COMMANDS: readonly Command[] = [importCommand, listCommand, mineCommand, poolCommand, previewCommand, distillCommand, iterationsCommand, exportCommand, mcpCommand, resetStoreCommand, rescanSecretsCommand];
 
 function help(io: CliIo): void {
   io.out('Usage: internalize <command> [options]\n\nCommands:\n');

@@ -16,13 +16,14 @@ import {
 } from '../../core/distill/round.js';
 import { RoundBusyError } from '../../core/distill/roundLock.js';
 import type { WorkerClient, WorkerOptions } from '../../core/distill/worker.js';
-import { llmJudge, type JudgeScore, type LlmJudge } from '../../core/distill/judge.js';
+import { llmJudge, type LlmJudge } from '../../core/distill/judge.js';
 import { textRedactor } from '../../core/experience/textRedaction.js';
 import { openAiCompatibleModel } from '../../core/llm/openaiCompatible.js';
 import { createRedactor } from '../../core/redaction/index.js';
-import { openStore, type IterationRecord, type Store } from '../../core/store/index.js';
+import { openStore, type IterationRecord } from '../../core/store/index.js';
 import { parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import { databasePath, type CliIo, type Command } from '../context.js';
+import { iterationTable } from '../iterationTable.js';
 import { distillWorld, isWorldIteration, worldConfigFrom } from './distillWorld.js';
 
 const USAGE =
@@ -121,53 +122,6 @@ function pythonFor(args: ParsedArgs, io: CliIo): string {
   if (given !== undefined && given !== '') return resolve(io.cwd, given);
   const venv = join(io.cwd, '.venv', 'bin', 'python');
   return existsSync(venv) ? venv : 'python3';
-}
-
-const fixed = (x: unknown, digits = 3): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '–');
-
-/** The per-iteration table and each iteration's principle scores, as plain text. */
-export function iterationTable(store: Store, records: readonly IterationRecord[]): string {
-  const lines = ['Iteration  Status     Targets                      Train/held-out  Final loss  Mean score  Judge score  Internalized  Action NLL base→student  Retention ×'];
-  for (const r of records) {
-    const m = r.metrics ?? {};
-    const data = m.dataset as { train?: number; heldout?: number } | undefined;
-    const nll = m.action_nll as { base?: number; student?: number } | undefined;
-    const train = m.train as { final_loss?: number } | undefined;
-    const cells = [
-      String(r.number).padEnd(9),
-      r.status.padEnd(10),
-      (typeof m.targets === 'string' ? m.targets : typeof r.config.targets === 'string' ? r.config.targets : 'recorded').padEnd(28),
-      (data === undefined ? '–' : `${String(data.train)}/${String(data.heldout)}`).padEnd(15),
-      fixed(train?.final_loss, 4).padEnd(11),
-      fixed(m.mean_score, 2).padEnd(11),
-      // Absent without a judge model ('–'), never shown as zero.
-      fixed(m.mean_judge_score, 2).padEnd(12),
-      (typeof m.principles_internalized === 'number' ? `${String(m.principles_internalized)}/${String(m.principles_scored)}` : '–').padEnd(13),
-      (nll === undefined ? '–' : `${fixed(nll.base)} → ${fixed(nll.student)}`).padEnd(24),
-      fixed(m.retention_ratio),
-    ];
-    lines.push(cells.join(' '));
-  }
-  for (const r of records) {
-    const scores = store.scores.forIteration(r.number);
-    if (r.status !== 'done' && r.status !== 'collapsed') {
-      lines.push('', `Iteration ${String(r.number)} ${r.status}: ${typeof r.verdict?.error === 'string' ? r.verdict.error : 'no reason was recorded'}`);
-      const checkpoint = r.verdict?.checkpoint;
-      if (typeof checkpoint === 'string') lines.push(`  Its checkpoint is kept (${checkpoint}); continue with \`internalize distill --resume ${String(r.number)}\`.`);
-      continue;
-    }
-    if (r.status === 'collapsed') lines.push('', `Iteration ${String(r.number)} collapsed, the loop stops: ${((r.verdict?.reasons as string[] | undefined) ?? []).join('; ')}.`);
-    const judged = typeof r.metrics?.judge_model === 'string' ? r.metrics.judge_model : undefined;
-    lines.push('', `Iteration ${String(r.number)}: divergence score per principle (1 − KL(teacher‖student)/KL(teacher‖base) on held-out states where the selector picked it)${judged === undefined ? '' : `; llm-judge: share of graded held-out states where the student's answer without principles follows it (base model's share), by ${judged}`}`);
-    if (scores.length === 0) lines.push('  (no held-out state picked any principle)');
-    for (const s of scores) {
-      const states = typeof s.detail.states === 'number' ? s.detail.states : 0;
-      const judge = s.detail.judge as JudgeScore | undefined;
-      const judgeCell = judged === undefined ? '' : judge === undefined || judge.score === null ? `  llm-judge –${judge === undefined ? '' : ` (${judge.reason})`}` : `  llm-judge ${fixed(judge.score, 2)} (base ${fixed(judge.base, 2)}, ${String(judge.states)} states)`;
-      lines.push(`  ${s.principleId.padEnd(6)} ${fixed(s.score, 2).padStart(6)}  ${s.internalized ? 'internalized' : '            '}  ${String(states)} states${s.score === undefined && typeof s.detail.reason === 'string' ? `  (${s.detail.reason})` : ''}${judgeCell}`);
-    }
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 /** Progress for a terminal: each phase once, each worker phase (training, a suite's calibration…) every tenth of the way, log lines as they come. */

@@ -150,15 +150,21 @@ function diff(args: ReturnType<typeof parseArgs>, io: Io): number {
     io.out(`${JSON.stringify({ from, to, unchanged, entries })}\n`);
     return 0;
   }
-  io.out(`${from} → ${to}\n`);
+  io.out(poolDiffText(from, to, entries, unchanged));
+  return 0;
+}
+
+/** A pool diff as `pool diff` prints it: one line per change, word-level for updates, then the counts. `iterations --compare` prints the same. */
+export function poolDiffText(from: string, to: string, entries: readonly ComparedEntry[], unchanged: number): string {
+  const lines = [`${from} → ${to}`];
   for (const e of entries) {
     const text = e.kind === 'ADD' ? (e.after ?? '') : e.kind === 'DELETE' ? (e.before ?? '') : marked(e);
     const merged = e.kind === 'MERGE' && e.mergedIds !== undefined ? ` (absorbed ${e.mergedIds.join(', ')})` : '';
-    io.out(`${e.kind.padEnd(6)} ${e.principleId.padEnd(6)} ${text}${merged}\n`);
+    lines.push(`${e.kind.padEnd(6)} ${e.principleId.padEnd(6)} ${text}${merged}`);
   }
   const count = (k: string): number => entries.filter((e) => e.kind === k).length;
-  io.out(`${String(count('ADD'))} added, ${String(count('UPDATE'))} updated, ${String(count('MERGE'))} merged, ${String(count('DELETE'))} deleted, ${String(unchanged)} unchanged.\n`);
-  return 0;
+  lines.push(`${String(count('ADD'))} added, ${String(count('UPDATE'))} updated, ${String(count('MERGE'))} merged, ${String(count('DELETE'))} deleted, ${String(unchanged)} unchanged.`);
+  return `${lines.join('\n')}\n`;
 }
 
 function lastSnapshot(iterations: readonly number[]): PoolRef {
