@@ -50,14 +50,15 @@ interface FileState {
 
 const file = (path: string): FileState => ({ path, exists: existsSync(path) });
 
+const DATASET_LABELS: Readonly<Record<string, string>> = { train: 'Training set', heldout: 'Held-out set', recorded: 'Recorded set', dataset: 'Dataset' };
+
 /** The dataset files an iteration's record names: the training and held-out splits (and the recorded actions a teacher-sampled round replaced), or one file. */
 function datasetFiles(it: IterationRecord): { readonly role: string; readonly file: FileState }[] {
   const dataset = it.config.dataset;
-  if (typeof dataset === 'string') return [{ role: 'Dataset', file: file(dataset) }];
+  if (typeof dataset === 'string') return [{ role: 'dataset', file: file(dataset) }];
   if (typeof dataset !== 'object' || dataset === null) return [];
-  const roles: [string, string][] = [['train', 'Training set'], ['heldout', 'Held-out set'], ['recorded', 'Recorded set']];
-  return roles.flatMap(([key, role]) => {
-    const path = (dataset as Record<string, unknown>)[key];
+  return ['train', 'heldout', 'recorded'].flatMap((role) => {
+    const path = (dataset as Record<string, unknown>)[role];
     return typeof path === 'string' ? [{ role, file: file(path) }] : [];
   });
 }
@@ -145,7 +146,7 @@ function showText(s: ShownIteration): string {
   field('Targets', text(c.targets) ?? (c.kind === 'own-data' ? 'recorded' : undefined));
   field('Started', it.startedAt);
   field('Ended', it.endedAt);
-  for (const d of s.dataset) field(d.role, `${d.file.path}${d.file.exists ? '' : ' (no longer on disk)'}`);
+  for (const d of s.dataset) field(DATASET_LABELS[d.role] ?? d.role, `${d.file.path}${d.file.exists ? '' : ' (no longer on disk)'}`);
   if (s.dataset.length === 0) field('Dataset', c.world === 'toy' || c.world === 'suite' ? 'none stored (a built-in round builds its data inside the trainer)' : 'none stored');
   field('Adapter', s.adapter === undefined ? 'none' : s.adapter.exists ? s.adapter.path : `${s.adapter.path} (no longer on disk: the folder was moved or deleted)`);
   const metrics = Object.entries(it.metrics ?? {});

@@ -128,7 +128,7 @@ test('--show N prints one iteration in full; a deleted adapter folder is said, a
   const shown = JSON.parse(json.out) as { iteration: { number: number }; adapter?: unknown; dataset: { role: string; file: { exists: boolean } }[]; checkpoint: { exists: boolean }; resume: string; scores: unknown[] };
   assert.equal(shown.iteration.number, 4);
   assert.equal(shown.adapter, undefined);
-  assert.deepEqual(shown.dataset.map((d) => [d.role, d.file.exists]), [['Training set', true], ['Held-out set', false]]);
+  assert.deepEqual(shown.dataset.map((d) => [d.role, d.file.exists]), [['train', true], ['heldout', false]]);
   assert.equal(shown.checkpoint.exists, true);
   assert.equal(shown.resume, 'internalize distill --resume 4 --db internalize.db');
   const twoJson = JSON.parse((await cli(dir, '--show', '2', '--json')).out) as { adapter: { path: string; exists: boolean } };
