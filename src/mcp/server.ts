@@ -15,7 +15,7 @@ import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/s
 import { z } from 'zod';
 import type { TextEmbedder } from '../core/embedding/embedder.js';
 import type { Principle } from '../core/principle.js';
-import { learnFromUse, MAX_K, recordOutcome, redactServed, renderServeResult, warmPool, servePrinciples, ServingError } from '../core/serving/index.js';
+import { learnFromUse, MAX_K, recordOutcome, redactServed, renderServeResult, SegmentCache, servePrinciples, ServingError, warmPool, type ServeState } from '../core/serving/index.js';
 import { explainNativeModuleError } from '../core/serving/install.js';
 import { openStore, StoreError, type Store } from '../core/store/index.js';
 
@@ -23,6 +23,12 @@ export const SERVER_NAME = 'internalize';
 export const TOOL_PRINCIPLES = 'principles_for_state';
 export const TOOL_OUTCOME = 'report_principle_outcome';
 export const POOL_URI = 'internalize://principles';
+
+/** The warm-up's state: a task and one step, each longer than the segment cap, as a session's first call sends. */
+const WARM_UP_STATE: ServeState = {
+  task: 'Warm up the principle server: fix the failing date parser test in the utilities package, then run the whole test suite and make sure the build and the linter still pass before committing the change.',
+  steps: [{ tool: 'Bash', action: 'npm test -- --filter parser', observation: 'FAIL src/date/parse.test.ts\n  expected "2026-01-31" received "2026-01-30" at parseDate (src/date/parse.ts:41:7)\n  1 failed, 212 passed, 213 total; the timezone offset is applied twice when the input already carries one.', isError: true }],
+};
 
 const PRINCIPLES_DESCRIPTION = [
   'Get the few principles (short, general lessons learned from earlier agent runs in this workspace and others) that fit your current decision state.',
@@ -230,7 +236,12 @@ export function createServer(options: ServerOptions): InternalizeMcpServer {
         const s = openIfThere();
         const e = await getEmbedder();
         await redactServed(['warm-up']);
-        if (s !== undefined) await warmPool(s, e);
+        if (s === undefined) return;
+        await warmPool(s, e);
+        // The whole call once, logging nothing, on a state the size of a session's first call (a task and a step at
+        // the segment cap): code compiled, the runtime's buffers sized. Measured without it, the first call after
+        // warm-up paid 33 ms more than the next (selection 15.6 ms, redaction 8.8, the logged write 5.2).
+        renderServeResult(await servePrinciples({ store: s, embedder: e, state: WARM_UP_STATE, log: false, segmentCache: new SegmentCache(4) }), TOOL_OUTCOME);
       })().catch((error: unknown) => {
         log(`warm-up failed (the first call will try again): ${explainNativeModuleError(error) ?? (error instanceof Error ? error.message : String(error))}`);
       });

@@ -167,7 +167,7 @@ export async function servePrinciples(input: ServeInput): Promise<ServeResult> {
   lap('redact state');
   const callId = randomUUID();
   const calls = new ServeCallRepository(store.db);
-  ownWrite(store.db, () => {
+  if (input.log !== false) ownWrite(store.db, () => {
     calls.insert({
       id: callId,
       at: nowIso(),

@@ -53,6 +53,11 @@ export interface ServeInput {
   readonly segmentCache?: SegmentCache;
   /** Told how long each part of the call took, in order (the latency benchmark's profile). */
   readonly trace?: (part: ServePart, ms: number) => void;
+  /**
+   * false: the call is not logged and nothing is written. Only for a serving process's warm-up, which runs
+   * the whole path once so that the agent's first call finds it compiled and its buffers sized.
+   */
+  readonly log?: boolean;
   readonly signal?: AbortSignal;
 }
 

@@ -39,6 +39,19 @@ test('serves the principle that fits the state first, with scores, reasons and a
   assert.match(logged.stateText, /pytest tests\/test_orders\.py/u);
 });
 
+test('a call with log: false (the server warm-up) serves the same principles and writes nothing', async (t) => {
+  const store = freshStore(t);
+  const embedder = hashedEmbedder();
+  const count = (): number => (store.db.prepare('SELECT COUNT(*) AS n FROM serve_calls').get() as { n: number }).n;
+  const before = count();
+  const quiet = await servePrinciples({ store, embedder, state: failingTests, k: 3, log: false });
+  assert.equal(count(), before, 'no call was logged');
+  assert.equal(new ServeCallRepository(store.db).get(quiet.callId), undefined);
+  const logged = await servePrinciples({ store, embedder, state: failingTests, k: 3 });
+  assert.deepEqual(quiet.principles.map((p) => p.id), logged.principles.map((p) => p.id));
+  assert.equal(count(), before + 1);
+});
+
 test('a state hashes alike whatever order the client wrote its keys in', () => {
   assert.equal(stateHash({ task: 'a', steps: [{ observation: 'o', action: 'x' }] }), stateHash({ steps: [{ action: 'x', observation: 'o' }], task: 'a' }));
   assert.notEqual(stateHash({ task: 'a' }), stateHash({ task: 'b' }));
