@@ -7,6 +7,15 @@ import type { IterationRecord, Store } from '../core/store/index.js';
 
 export const fixed = (x: unknown, digits = 3): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '–');
 
+/** Where an iteration's targets came from: a built-in round's world, else the own-data round's target source. */
+function targetsOf(r: IterationRecord): string {
+  const world = r.config.world;
+  if (world === 'toy') return 'toy world (built-in)';
+  if (world === 'suite') return 'principle suite (built-in)';
+  const m = r.metrics ?? {};
+  return typeof m.targets === 'string' ? m.targets : typeof r.config.targets === 'string' ? r.config.targets : 'recorded';
+}
+
 /** The per-iteration table and each iteration's principle scores, as plain text. */
 export function iterationTable(store: Store, records: readonly IterationRecord[]): string {
   // A listing of the whole ledger may hold `rolled-back`, one letter wider than the column a round's own statuses fit.
@@ -20,7 +29,7 @@ export function iterationTable(store: Store, records: readonly IterationRecord[]
     const cells = [
       String(r.number).padEnd(9),
       r.status.padEnd(statusWidth),
-      (typeof m.targets === 'string' ? m.targets : typeof r.config.targets === 'string' ? r.config.targets : 'recorded').padEnd(28),
+      targetsOf(r).padEnd(28),
       (data === undefined ? '–' : `${String(data.train)}/${String(data.heldout)}`).padEnd(15),
       fixed(train?.final_loss, 4).padEnd(11),
       fixed(m.mean_score, 2).padEnd(11),

@@ -106,7 +106,7 @@ describe('Run Dashboard and the Iterations view actions in a real editor', { tim
 
   step('Roll Back to iteration 1 asks, then restores its pool and sets iteration 2 aside', async () => {
     assert.match(await editor.rollBackTo(1), /1 retired/u);
-    await editor.notification(/rolled back to iteration 1; 1 pool changes applied/u);
+    await editor.notification(/rolled back to iteration 1; 1 pool change applied/u);
     await editor.pane('Iterations').locator('.monaco-list-row', { hasText: /Iteration 2\s*rolled back/u }).first().waitFor({ timeout: 15_000 });
     const store = openStore(storePath, { readonly: true });
     try {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { comparePools } from '../../core/experience/compare.js';
 import { compareWithPrevious } from '../../core/distill/iterationCompare.js';
 import { METRICS } from '../../core/distill/metrics.js';
-import { applyRollback, describeRollback, planRollback } from '../../core/distill/rollback.js';
+import { applyRollback, changes, describeRollback, planRollback } from '../../core/distill/rollback.js';
 import { openStore, type IterationRecord, type PrincipleScoreRecord, type Store } from '../../core/store/index.js';
 import { parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import { databasePath, type CliIo, type Command } from '../context.js';
@@ -192,9 +192,9 @@ function rollBack(store: Store, n: number, review: boolean, io: CliIo): number {
   const { opIds } = applyRollback(store, plan, { apply: !review });
   const said = describeRollback(plan).join('\n');
   if (review && opIds.length > 0) {
-    io.out(`${said}\nRolled back to iteration ${String(n)}. ${String(opIds.length)} pool changes wait for your review (operations ${opIds.join(', ')}): \`internalize pool\` lists them, \`internalize pool --apply OPID\` or \`--reject OPID\` decides one, or the Principles view in the editor.\n`);
+    io.out(`${said}\nRolled back to iteration ${String(n)}. ${changes(opIds.length)} ${opIds.length === 1 ? 'waits' : 'wait'} for your review (operations ${opIds.join(', ')}): \`internalize pool\` lists them, \`internalize pool --apply OPID\` or \`--reject OPID\` decides one, or the Principles view in the editor.\n`);
   } else {
-    io.out(`${said}\nRolled back to iteration ${String(n)}${opIds.length > 0 ? `; ${String(opIds.length)} pool changes applied` : ''}.\n`);
+    io.out(`${said}\nRolled back to iteration ${String(n)}${opIds.length > 0 ? `; ${changes(opIds.length)} applied` : ''}.\n`);
   }
   return 0;
 }

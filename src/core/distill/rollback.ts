@@ -92,6 +92,11 @@ export function planRollback(store: Store, n: number): RollbackPlan | RollbackRe
 }
 
 /** The plan in words, one paragraph each: the pool, the later iterations, the adapter. The editor's dialog and the command line say the same. */
+/** "1 pool change", "3 pool changes": how the editor and the command line count a rollback's operations. */
+export function changes(n: number): string {
+  return `${String(n)} pool change${n === 1 ? '' : 's'}`;
+}
+
 export function describeRollback(plan: RollbackPlan): string[] {
   const n = String(plan.iteration.number);
   const { snapshot, ops, later, adapter } = plan;

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { exportDataset } from '../../core/distill/dataset.js';
 import { compareWithPrevious } from '../../core/distill/iterationCompare.js';
-import { applyRollback, describeRollback, planRollback } from '../../core/distill/rollback.js';
+import { applyRollback, changes, describeRollback, planRollback } from '../../core/distill/rollback.js';
 import type { IterationRecord, Store } from '../../core/store/index.js';
 import type { InternalizeContext } from '../context.js';
 import { reportError } from '../errors.js';
@@ -63,10 +63,10 @@ async function rollBack(ctx: InternalizeContext, it: IterationRecord): Promise<v
   ctx.notify('iterations');
   ctx.log.info(`Rolled back to iteration ${String(it.number)}: ${String(opIds.length)} pool operations ${applyNow ? 'applied' : 'proposed for review'}; ${String(plan.later.length)} later iterations marked rolled back`);
   if (!applyNow && opIds.length > 0) {
-    const open = await vscode.window.showInformationMessage(`Internalize: rolled back to iteration ${String(it.number)}. ${String(opIds.length)} pool changes wait for your review in the Principles view.`, 'Show Principles');
+    const open = await vscode.window.showInformationMessage(`Internalize: rolled back to iteration ${String(it.number)}. ${changes(opIds.length)} ${opIds.length === 1 ? 'waits' : 'wait'} for your review in the Principles view.`, 'Show Principles');
     if (open === 'Show Principles') await vscode.commands.executeCommand('internalize.principles.focus');
   } else {
-    void vscode.window.showInformationMessage(`Internalize: rolled back to iteration ${String(it.number)}${opIds.length > 0 ? `; ${String(opIds.length)} pool changes applied` : ''}.`);
+    void vscode.window.showInformationMessage(`Internalize: rolled back to iteration ${String(it.number)}${opIds.length > 0 ? `; ${changes(opIds.length)} applied` : ''}.`);
   }
 }
 

@@ -219,7 +219,7 @@ test('--roll-back N --review proposes the pool changes for review; a running ite
   const review = await cli(dir, '--roll-back', '2', '--review');
   assert.equal(review.code, 0, review.err);
   assert.match(review.out, /^The pool goes back to iteration 2's 2 principles through 1 recorded operations \(1 retired\)\.\nLater iterations \(3, 4\) are marked rolled back; their records and files stay\.\n/u);
-  assert.match(review.out, /\nRolled back to iteration 2\. 1 pool changes wait for your review \(operations \d+\): `internalize pool` lists them, `internalize pool --apply OPID` or `--reject OPID` decides one, or the Principles view in the editor\.\n$/u);
+  assert.match(review.out, /\nRolled back to iteration 2\. 1 pool change waits for your review \(operations \d+\): `internalize pool` lists them, `internalize pool --apply OPID` or `--reject OPID` decides one, or the Principles view in the editor\.\n$/u);
   const after = openStore(join(dir, 'internalize.db'));
   try {
     assert.equal(after.principles.list({ status: 'accepted' }).length, 3, 'nothing changes before the review');
@@ -253,4 +253,20 @@ test('bad flags are usage errors that say what goes with what', async (t) => {
   } finally {
     store.close();
   }
+});
+
+test('a built-in round lists its world in the Targets column, not an own-data target source', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'internalize-cli-iterations-world-'));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const store = openStore(join(dir, 'internalize.db'));
+  store.iterations.save({ number: 1, status: 'done', config: { kind: 'toy', world: 'toy', regime: 'off-policy' }, metrics: { accuracy_without_principles: 1 } });
+  store.iterations.save({ number: 2, status: 'done', config: { kind: 'suite', world: 'suite', regime: 'off-policy' }, metrics: {} });
+  store.close();
+  const listed = await cli(dir);
+  assert.equal(listed.code, 0, listed.err);
+  assert.match(listed.out, /\n1 +done +toy world \(built-in\) /u);
+  assert.match(listed.out, /\n2 +done +principle suite \(built-in\) /u);
+  assert.doesNotMatch(listed.out, /recorded/u);
 });
