@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { TextEmbedder } from '../../core/embedding/embedder.js';
 import { createEmbedder } from '../../core/embedding/resolve.js';
-import { DatasetError } from '../../core/distill/dataset.js';
+import { DatasetError, writeJsonl } from '../../core/distill/dataset.js';
 import {
   estimateRound,
   exportIterationDataset,
@@ -10,9 +10,12 @@ import {
   resumeRound,
   runRound,
   RoundConfigError,
+  TIMED_PHASES,
+  type PhaseTimes,
   type RoundConfig,
   type RoundEnvironment,
   type RoundEvent,
+  type TimedPhase,
 } from '../../core/distill/round.js';
 import { RoundBusyError } from '../../core/distill/roundLock.js';
 import type { WorkerClient, WorkerOptions } from '../../core/distill/worker.js';
@@ -30,7 +33,7 @@ const USAGE =
   'internalize distill [--toy | --suite [--principles P2,P6]] [--lean-memory] [--iterations N] [--model NAME|DIR] [--regime off-policy|on-policy|sft] [--injection stepwise|cumulative|global] [--k N] [--lora-rank N] [--epochs N] [--device auto|cpu|cuda] [--outcome success|failure|unknown|any] [--source NAME] [--workspace DIR] [--since DATE] [--until DATE] [--context-tokens N] [--targets recorded|teacher-samples] [--samples K] [--sample-filter divergence|judge] [--judge-url URL --judge-model NAME] [--judge-states N] [--auto-accept] [--dry-run] [--export-dataset FILE [--iteration N]] [--resume N] [--runs DIR] [--python PATH] [--models-dir DIR] [--db PATH]';
 
 const SUMMARY = `Distill your accepted principles into a local model on your own trajectories, iteration after iteration: each iteration freezes the pool, builds the dataset (step-wise teacher views of your successful runs), trains from the previous student, scores every principle on held-out sessions by divergence, and lets the collapse guard decide.
-  --dry-run estimates records, tokens and time without training. --export-dataset FILE writes the dataset of the last iteration run (or of --iteration N, without running) as JSONL in the trainer's record format.
+  --dry-run estimates records, tokens and the time of each phase without training (with --export-dataset FILE it also writes the dataset it would train and score on). --export-dataset FILE writes the dataset of the last iteration run (or of --iteration N, without running) as JSONL in the trainer's record format.
   --targets teacher-samples trains on the base model's own responses at each state (with its principles in context; --samples K per state, default 4) instead of the recorded actions, keeping those the filter accepts: divergence (default: fluent, and likelier with the principles than without) or judge (an LLM judge).
   --judge-url URL --judge-model NAME: an OpenAI-compatible endpoint (API key in INTERNALIZE_JUDGE_API_KEY) that judges teacher samples and gives each principle an LLM-judge score beside the divergence score (student against base answers on --judge-states held-out states, default 12). Text is redacted before it is sent.
   --auto-accept applies the pool operations the offline miner finds in trajectories captured since the previous iteration (without it they wait for review).
@@ -148,6 +151,17 @@ export function progressPrinter(io: CliIo): (event: RoundEvent) => void {
   };
 }
 
+const minutes = (seconds: number): string => `${String(Math.max(1, Math.round(seconds / 60)))} min`;
+
+/** "general answers 56 s, training 4 min, scoring 40 s": the estimate's phases in the order they run. */
+function phaseLine(phases: PhaseTimes): string {
+  const names: Readonly<Record<TimedPhase, string>> = { general: 'general answers', sample: 'teacher samples', train: 'training', score: 'scoring', judge: 'judging' };
+  return TIMED_PHASES.flatMap((p) => {
+    const s = phases[p];
+    return s === undefined ? [] : [`${names[p]} ${s < 90 ? `${String(Math.max(1, Math.round(s)))} s` : `${String(Math.round(s / 60))} min`}`];
+  }).join(', ');
+}
+
 /** Tests may start the worker their own way (to end it the hard way mid-round). */
 export type WorkerStarter = (options: WorkerOptions) => WorkerClient;
 
@@ -202,8 +216,15 @@ export function makeDistillCommand(resolveEmbedder: EmbedderResolver, startWorke
             io.out(
               `Embedder: ${embedder.id}\nA round on ${config.model} (${config.regime}, ${config.injection.mode === 'global' ? 'global' : `step-wise ${config.injection.persistence}`}, k ${String(config.injection.k)}) would train on ${String(s.trainRecords)} states and score on ${String(s.heldoutRecords)} held-out states, from ${String(s.trajectories)} trajectories (${String(s.sessions.train)} training / ${String(s.sessions.heldout)} held-out sessions).\n` +
                 `About ${String(s.trainTokens)} tokens per epoch, ${String(config.epochs)} epochs; ${String(s.truncatedStates)} states cut to ${String(config.contextTokens)} tokens; left out: ${String(s.skipped.noPrinciples)} steps without a selected principle, ${String(s.skipped.noObservation)} without an observation to carry the block, ${String(s.skipped.emptyAction)} with an empty action, ${String(s.skipped.actionTooLong)} with an action too long for the context.\n` +
-                `Estimated time per iteration: about ${String(Math.max(1, Math.round(estimate.seconds / 60)))} min at ${String(Math.round(estimate.tokensPerSecond))} tokens/s (${estimate.basis === 'assumed' ? `assumed for a ~135M model on ${config.device === 'cuda' ? 'a GPU' : 'CPU'}; a finished iteration measures it` : `measured in ${estimate.basis}`}).\n`,
+                `Estimated time: about ${minutes(estimate.seconds)} for the first iteration (${phaseLine(estimate.phases)}), ${minutes(estimate.loopSeconds(iterations))} for ${String(iterations)} iteration${iterations === 1 ? '' : 's'}, training at ${String(Math.round(estimate.tokensPerSecond))} tokens/s (${estimate.basis === 'assumed' ? `assumed for a ~135M model on ${config.device === 'cuda' ? 'a GPU' : 'CPU'}; a finished iteration measures each phase` : `the rates measured in ${estimate.basis}`}).${estimate.replayTokens > 0 ? ` Training replays about ${String(estimate.replayTokens)} tokens of earlier iterations' records.` : ''}\n`,
             );
+            if (exportTo !== undefined) {
+              // The dataset this round would train and score on, written for inspection; nothing trains.
+              const to = resolve(io.cwd, exportTo);
+              const { train, heldout } = estimate.dataset;
+              writeJsonl(to, [...train, ...heldout]);
+              io.out(`Wrote the planned dataset, ${String(train.length)} training and ${String(heldout.length)} held-out records (each record's meta.split says which), to ${to}.\n`);
+            }
             return 0;
           }
           const records: IterationRecord[] = [];

@@ -308,6 +308,8 @@ export type PhaseTimes = Readonly<Partial<Record<TimedPhase, number>>>;
 /** A rough time for a round, from what an earlier iteration on the same model and device measured, else from assumed rates. */
 export interface RoundEstimate {
   readonly stats: DatasetStats;
+  /** The dataset the round would build now, in memory (a dry run can write it for inspection). */
+  readonly dataset: Dataset;
   /** The next iteration: its phases together, plus starting the worker and writing the iteration. */
   readonly seconds: number;
   /** The next iteration's seconds per phase; a phase the round skips (or whose work is on disk already) is absent. */
@@ -443,6 +445,7 @@ export async function estimateRound(env: RoundEnvironment, config: RoundConfig):
   const phases = phasesAt(1);
   return {
     stats,
+    dataset,
     seconds: total(phases),
     phases,
     tokensPerSecond: rate,

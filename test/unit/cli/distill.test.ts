@@ -31,10 +31,31 @@ test('--dry-run on a temp store estimates records, tokens and time, and trains n
   const text = run.out.join('');
   assert.match(text, /A round on smollm2-135m-instruct \(off-policy, step-wise cumulative, k 3\) would train on \d+ states and score on \d+ held-out states, from 7 trajectories/u);
   assert.match(text, /About \d+ tokens per epoch, 2 epochs; \d+ states cut to 512 tokens/u);
-  assert.match(text, /Estimated time per iteration: about \d+ min at 55 tokens\/s \(assumed for a ~135M model on CPU/u);
+  assert.match(text, /Estimated time: about \d+ min for the first iteration \(general answers \d+ s, training \d+ (s|min), scoring \d+ (s|min)\), \d+ min for 1 iteration, training at 55 tokens\/s \(assumed for a ~135M model on CPU/u);
   const { openStore } = await import('../../../src/core/store/index.js');
   const store = openStore(join(dir, 'internalize.db'));
   assert.deepEqual(store.iterations.list(), [], 'a dry run writes no iteration');
+  store.close();
+});
+
+test('--dry-run --export-dataset writes the dataset the round would train and score on, and trains nothing', async () => {
+  const dir = await storeDir();
+  const run = io(dir);
+  const code = await command.run(['--db', 'internalize.db', '--dry-run', '--context-tokens', '512', '--iterations', '3', '--export-dataset', 'planned.jsonl'], run.io);
+  assert.equal(code, 0, run.err.join(''));
+  const text = run.out.join('');
+  assert.match(text, /, \d+ min for 3 iterations, /u);
+  const written = /Wrote the planned dataset, (\d+) training and (\d+) held-out records .* to (.+)\.\n/u.exec(text);
+  assert.ok(written !== null, text);
+  const { readJsonl } = await import('../../../src/core/distill/dataset.js');
+  const records = readJsonl(join(dir, 'planned.jsonl'));
+  assert.equal(records.filter((r) => r.meta.split === 'train').length, Number(written[1]));
+  assert.equal(records.filter((r) => r.meta.split === 'heldout').length, Number(written[2]));
+  const stats = /would train on (\d+) states and score on (\d+) held-out states/u.exec(text);
+  assert.deepEqual([Number(written[1]), Number(written[2])], [Number(stats?.[1]), Number(stats?.[2])], 'the file is the dataset the estimate counted');
+  const { openStore } = await import('../../../src/core/store/index.js');
+  const store = openStore(join(dir, 'internalize.db'));
+  assert.deepEqual(store.iterations.list(), [], 'nothing trained, no iteration written');
   store.close();
 });
 
