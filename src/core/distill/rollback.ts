@@ -91,12 +91,12 @@ export function planRollback(store: Store, n: number): RollbackPlan | RollbackRe
   return { kind: 'plan', iteration, ...(snapshot === undefined ? {} : { snapshot }), ops, later: supersededBy(store.iterations.list(), n), ...(adapter === undefined ? {} : { adapter }) };
 }
 
-/** The plan in words, one paragraph each: the pool, the later iterations, the adapter. The editor's dialog and the command line say the same. */
 /** "1 pool change", "3 pool changes": how the editor and the command line count a rollback's operations. */
 export function changes(n: number): string {
   return `${String(n)} pool change${n === 1 ? '' : 's'}`;
 }
 
+/** The plan in words, one paragraph each: the pool, the later iterations, the adapter. The editor's dialog and the command line say the same. */
 export function describeRollback(plan: RollbackPlan): string[] {
   const n = String(plan.iteration.number);
   const { snapshot, ops, later, adapter } = plan;
