@@ -106,7 +106,7 @@ export function describeRollback(plan: RollbackPlan): string[] {
       ? `Iteration ${n} froze no pool, so the pool stays as it is.`
       : ops.length === 0
         ? `The pool already matches iteration ${n}'s (${String(snapshot.principles.length)} principles).`
-        : `The pool goes back to iteration ${n}'s ${String(snapshot.principles.length)} principles through ${String(ops.length)} recorded operations (${counts.map(([k, c]) => `${String(c)} ${k === 'ADD' ? 'restored' : k === 'UPDATE' ? 'reworded' : 'retired'}`).join(', ')}).`;
+        : `The pool goes back to iteration ${n}'s ${String(snapshot.principles.length)} principles through ${String(ops.length)} recorded operation${ops.length === 1 ? '' : 's'} (${counts.map(([k, c]) => `${String(c)} ${k === 'ADD' ? 'restored' : k === 'UPDATE' ? 'reworded' : 'retired'}`).join(', ')}).`;
   return [
     poolLine,
     later.length === 0 ? undefined : `Later iterations (${later.map((l) => String(l.number)).join(', ')}) are marked rolled back; their records and files stay.`,

@@ -218,7 +218,7 @@ test('--roll-back N --review proposes the pool changes for review; a running ite
 
   const review = await cli(dir, '--roll-back', '2', '--review');
   assert.equal(review.code, 0, review.err);
-  assert.match(review.out, /^The pool goes back to iteration 2's 2 principles through 1 recorded operations \(1 retired\)\.\nLater iterations \(3, 4\) are marked rolled back; their records and files stay\.\n/u);
+  assert.match(review.out, /^The pool goes back to iteration 2's 2 principles through 1 recorded operation \(1 retired\)\.\nLater iterations \(3, 4\) are marked rolled back; their records and files stay\.\n/u);
   assert.match(review.out, /\nRolled back to iteration 2\. 1 pool change waits for your review \(operations \d+\): `internalize pool` lists them, `internalize pool --apply OPID` or `--reject OPID` decides one, or the Principles view in the editor\.\n$/u);
   const after = openStore(join(dir, 'internalize.db'));
   try {
