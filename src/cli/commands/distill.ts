@@ -8,6 +8,7 @@ import {
   exportIterationDataset,
   parseRoundConfig,
   resumeRound,
+  ROUND_SIZES,
   runRound,
   RoundConfigError,
   TIMED_PHASES,
@@ -30,9 +31,10 @@ import { iterationTable } from '../iterationTable.js';
 import { distillWorld, isWorldIteration, worldConfigFrom } from './distillWorld.js';
 
 const USAGE =
-  'internalize distill [--toy | --suite [--principles P2,P6]] [--lean-memory] [--iterations N] [--model NAME|DIR] [--regime off-policy|on-policy|sft] [--injection stepwise|cumulative|global] [--k N] [--lora-rank N] [--epochs N] [--device auto|cpu|cuda] [--outcome success|failure|unknown|any] [--source NAME] [--workspace DIR] [--since DATE] [--until DATE] [--context-tokens N] [--targets recorded|teacher-samples] [--samples K] [--sample-filter divergence|judge] [--judge-url URL --judge-model NAME] [--judge-states N] [--auto-accept] [--dry-run] [--export-dataset FILE [--iteration N]] [--resume N] [--runs DIR] [--python PATH] [--models-dir DIR] [--db PATH]';
+  'internalize distill [--toy | --suite [--principles P2,P6]] [--lean-memory] [--iterations N] [--model NAME|DIR] [--regime off-policy|on-policy|sft] [--injection stepwise|cumulative|global] [--k N] [--lora-rank N] [--epochs N] [--device auto|cpu|cuda] [--outcome success|failure|unknown|any] [--source NAME] [--workspace DIR] [--since DATE] [--until DATE] [--context-tokens N] [--size quick|full] [--targets recorded|teacher-samples] [--samples K] [--sample-filter divergence|judge] [--judge-url URL --judge-model NAME] [--judge-states N] [--auto-accept] [--dry-run] [--export-dataset FILE [--iteration N]] [--resume N] [--runs DIR] [--python PATH] [--models-dir DIR] [--db PATH]';
 
 const SUMMARY = `Distill your accepted principles into a local model on your own trajectories, iteration after iteration: each iteration freezes the pool, builds the dataset (step-wise teacher views of your successful runs), trains from the previous student, scores every principle on held-out sessions by divergence, and lets the collapse guard decide.
+  --size quick tries the loop in minutes on a CPU (at most 12 training and 6 held-out states spread over the runs, 512-token contexts, one epoch, 6 general prompts), as the editor's Quick check; --size full (the default) takes every decision state.
   --dry-run estimates records, tokens and the time of each phase without training (with --export-dataset FILE it also writes the dataset it would train and score on). --export-dataset FILE writes the dataset of the last iteration run (or of --iteration N, without running) as JSONL in the trainer's record format.
   --targets teacher-samples trains on the base model's own responses at each state (with its principles in context; --samples K per state, default 4) instead of the recorded actions, keeping those the filter accepts: divergence (default: fluent, and likelier with the principles than without) or judge (an LLM judge).
   --judge-url URL --judge-model NAME: an OpenAI-compatible endpoint (API key in INTERNALIZE_JUDGE_API_KEY) that judges teacher samples and gives each principle an LLM-judge score beside the divergence score (student against base answers on --judge-states held-out states, default 12). Text is redacted before it is sent.
@@ -43,7 +45,7 @@ const SUMMARY = `Distill your accepted principles into a local model on your own
 /** How the command gets its embedder; tests pass their own. */
 export type EmbedderResolver = (io: CliIo) => Promise<TextEmbedder>;
 
-const VALUES = ['db', 'iterations', 'model', 'regime', 'injection', 'k', 'lora-rank', 'epochs', 'device', 'outcome', 'source', 'workspace', 'since', 'until', 'context-tokens', 'targets', 'samples', 'sample-filter', 'judge-url', 'judge-model', 'judge-states', 'export-dataset', 'iteration', 'resume', 'runs', 'python', 'models-dir', 'principles'];
+const VALUES = ['db', 'size', 'iterations', 'model', 'regime', 'injection', 'k', 'lora-rank', 'epochs', 'device', 'outcome', 'source', 'workspace', 'since', 'until', 'context-tokens', 'targets', 'samples', 'sample-filter', 'judge-url', 'judge-model', 'judge-states', 'export-dataset', 'iteration', 'resume', 'runs', 'python', 'models-dir', 'principles'];
 const FLAGS = ['dry-run', 'auto-accept', 'toy', 'suite', 'lean-memory'];
 
 function whole(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
@@ -56,6 +58,12 @@ function whole(args: ParsedArgs, name: string, min: number, max: number): number
 /** The round's configuration from the command line, validated by the same parser the editor's settings go through. */
 export function configFrom(args: ParsedArgs, cwd: string): RoundConfig {
   const raw: Record<string, unknown> = {};
+  // The size first: --epochs and --context-tokens given beside it win over its values.
+  const size = args.options.get('size');
+  if (size !== undefined) {
+    if (size !== 'quick' && size !== 'full') throw new UsageError(`--size must be quick or full, not "${size}".`);
+    Object.assign(raw, ROUND_SIZES[size]);
+  }
   const model = args.options.get('model');
   // A path the user typed is relative to where they typed it; a built-in name stays a name.
   if (model !== undefined) raw.model = model.includes('/') || model.includes('\\') || model.startsWith('.') ? resolve(cwd, model) : model;
@@ -215,7 +223,7 @@ export function makeDistillCommand(resolveEmbedder: EmbedderResolver, startWorke
             const s = estimate.stats;
             io.out(
               `Embedder: ${embedder.id}\nA round on ${config.model} (${config.regime}, ${config.injection.mode === 'global' ? 'global' : `step-wise ${config.injection.persistence}`}, k ${String(config.injection.k)}) would train on ${String(s.trainRecords)} states and score on ${String(s.heldoutRecords)} held-out states, from ${String(s.trajectories)} trajectories (${String(s.sessions.train)} training / ${String(s.sessions.heldout)} held-out sessions).\n` +
-                `About ${String(s.trainTokens)} tokens per epoch, ${String(config.epochs)} epochs; ${String(s.truncatedStates)} states cut to ${String(config.contextTokens)} tokens; left out: ${String(s.skipped.noPrinciples)} steps without a selected principle, ${String(s.skipped.noObservation)} without an observation to carry the block, ${String(s.skipped.emptyAction)} with an empty action, ${String(s.skipped.actionTooLong)} with an action too long for the context.\n` +
+                `About ${String(s.trainTokens)} tokens per epoch, ${String(config.epochs)} epoch${config.epochs === 1 ? '' : 's'}; ${String(s.truncatedStates)} states cut to ${String(config.contextTokens)} tokens; left out: ${String(s.skipped.noPrinciples)} steps without a selected principle, ${String(s.skipped.noObservation)} without an observation to carry the block, ${String(s.skipped.emptyAction)} with an empty action, ${String(s.skipped.actionTooLong)} with an action too long for the context.\n` +
                 `Estimated time: about ${minutes(estimate.seconds)} for the first iteration (${phaseLine(estimate.phases)}), ${minutes(estimate.loopSeconds(iterations))} for ${String(iterations)} iteration${iterations === 1 ? '' : 's'}, training at ${String(Math.round(estimate.tokensPerSecond))} tokens/s (${estimate.basis === 'assumed' ? `assumed for a ~135M model on ${config.device === 'cuda' ? 'a GPU' : 'CPU'}; a finished iteration measures each phase` : `the rates measured in ${estimate.basis}`}).${estimate.replayTokens > 0 ? ` Training replays about ${String(estimate.replayTokens)} tokens of earlier iterations' records.` : ''}\n`,
             );
             if (exportTo !== undefined) {

@@ -70,6 +70,7 @@ test('bad options are usage errors that name the option; an empty selection name
     [['--since', '2026-02-01', '--until', '2026-01-01'], /--since \(2026-02-01\) is after --until \(2026-01-01\)/u],
     [['--iteration', '2'], /--iteration N goes with --export-dataset FILE/u],
     [['--regim', 'sft'], /Unknown option --regim \(did you mean --regime\?\)/u],
+    [['--size', 'tiny'], /--size must be quick or full, not "tiny"/u],
   ];
   for (const [argv, expected] of cases) {
     const run = io(dir);
@@ -94,4 +95,17 @@ test('--export-dataset --iteration N refuses an iteration that was not a round o
   const missing = io(dir);
   assert.equal(await command.run(['--db', 'internalize.db', '--export-dataset', 'out.jsonl', '--iteration', '7'], missing.io), 1);
   assert.match(missing.err.join(''), /There is no iteration 7/u);
+});
+
+test('--size quick is the editor\'s Quick check: capped states, 512-token contexts, one epoch; an explicit --epochs still wins', async () => {
+  const dir = await storeDir();
+  const run = io(dir);
+  assert.equal(await command.run(['--db', 'internalize.db', '--dry-run', '--size', 'quick'], run.io), 0, run.err.join(''));
+  const text = run.out.join('');
+  assert.match(text, /would train on 12 states and score on \d+ held-out states/u);
+  assert.match(text, /About \d+ tokens per epoch, 1 epoch; \d+ states cut to 512 tokens/u);
+  const { configFrom } = await import('../../../src/cli/commands/distill.js');
+  const { parseArgs } = await import('../../../src/cli/args.js');
+  const config = configFrom(parseArgs(['--size', 'quick', '--epochs', '3'], { values: ['size', 'epochs'], flags: [] }), dir);
+  assert.deepEqual([config.epochs, config.contextTokens, config.maxTrainRecords, config.maxHeldoutRecords, config.generalPrompts], [3, 512, 12, 6, 6]);
 });
