@@ -4,6 +4,8 @@ import type { TextEmbedder } from '../../core/embedding/embedder.js';
 import { createEmbedder } from '../../core/embedding/resolve.js';
 import { DatasetError, writeJsonl } from '../../core/distill/dataset.js';
 import {
+  describePhaseTimes,
+  estimateMinutes,
   estimateRound,
   exportIterationDataset,
   parseRoundConfig,
@@ -11,12 +13,9 @@ import {
   ROUND_SIZES,
   runRound,
   RoundConfigError,
-  TIMED_PHASES,
-  type PhaseTimes,
   type RoundConfig,
   type RoundEnvironment,
   type RoundEvent,
-  type TimedPhase,
 } from '../../core/distill/round.js';
 import { RoundBusyError } from '../../core/distill/roundLock.js';
 import type { WorkerClient, WorkerOptions } from '../../core/distill/worker.js';
@@ -159,17 +158,6 @@ export function progressPrinter(io: CliIo): (event: RoundEvent) => void {
   };
 }
 
-const minutes = (seconds: number): string => `${String(Math.max(1, Math.round(seconds / 60)))} min`;
-
-/** "general answers 56 s, training 4 min, scoring 40 s": the estimate's phases in the order they run. */
-function phaseLine(phases: PhaseTimes): string {
-  const names: Readonly<Record<TimedPhase, string>> = { general: 'general answers', sample: 'teacher samples', train: 'training', score: 'scoring', judge: 'judging' };
-  return TIMED_PHASES.flatMap((p) => {
-    const s = phases[p];
-    return s === undefined ? [] : [`${names[p]} ${s < 90 ? `${String(Math.max(1, Math.round(s)))} s` : `${String(Math.round(s / 60))} min`}`];
-  }).join(', ');
-}
-
 /** Tests may start the worker their own way (to end it the hard way mid-round). */
 export type WorkerStarter = (options: WorkerOptions) => WorkerClient;
 
@@ -224,7 +212,7 @@ export function makeDistillCommand(resolveEmbedder: EmbedderResolver, startWorke
             io.out(
               `Embedder: ${embedder.id}\nA round on ${config.model} (${config.regime}, ${config.injection.mode === 'global' ? 'global' : `step-wise ${config.injection.persistence}`}, k ${String(config.injection.k)}) would train on ${String(s.trainRecords)} states and score on ${String(s.heldoutRecords)} held-out states, from ${String(s.trajectories)} trajectories (${String(s.sessions.train)} training / ${String(s.sessions.heldout)} held-out sessions).\n` +
                 `About ${String(s.trainTokens)} tokens per epoch, ${String(config.epochs)} epoch${config.epochs === 1 ? '' : 's'}; ${String(s.truncatedStates)} states cut to ${String(config.contextTokens)} tokens; left out: ${String(s.skipped.noPrinciples)} steps without a selected principle, ${String(s.skipped.noObservation)} without an observation to carry the block, ${String(s.skipped.emptyAction)} with an empty action, ${String(s.skipped.actionTooLong)} with an action too long for the context.\n` +
-                `Estimated time: about ${minutes(estimate.seconds)} for the first iteration (${phaseLine(estimate.phases)}), ${minutes(estimate.loopSeconds(iterations))} for ${String(iterations)} iteration${iterations === 1 ? '' : 's'}, training at ${String(Math.round(estimate.tokensPerSecond))} tokens/s (${estimate.basis === 'assumed' ? `assumed for a ~135M model on ${config.device === 'cuda' ? 'a GPU' : 'CPU'}; a finished iteration measures each phase` : `the rates measured in ${estimate.basis}`}).${estimate.replayTokens > 0 ? ` Training replays about ${String(estimate.replayTokens)} tokens of earlier iterations' records.` : ''}\n`,
+                `Estimated time: about ${estimateMinutes(estimate.seconds)} for the first iteration (${describePhaseTimes(estimate.phases)}), ${estimateMinutes(estimate.loopSeconds(iterations))} for ${String(iterations)} iteration${iterations === 1 ? '' : 's'}, training at ${String(Math.round(estimate.tokensPerSecond))} tokens/s (${estimate.basis === 'assumed' ? `assumed for a ~135M model on ${config.device === 'cuda' ? 'a GPU' : 'CPU'}; a finished iteration measures each phase` : `the rates measured in ${estimate.basis}`}).${estimate.replayTokens > 0 ? ` Training replays about ${String(estimate.replayTokens)} tokens of earlier iterations' records.` : ''}\n`,
             );
             if (exportTo !== undefined) {
               // The dataset this round would train and score on, written for inspection; nothing trains.

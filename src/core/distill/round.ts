@@ -327,6 +327,21 @@ export interface RoundEstimate {
   loopSeconds(n: number): number;
 }
 
+/** A whole-minute figure for an estimate, never below 1: "about 3 min". */
+export function estimateMinutes(seconds: number): string {
+  return `${String(Math.max(1, Math.round(seconds / 60)))} min`;
+}
+
+const PHASE_NAMES: Readonly<Record<TimedPhase, string>> = { general: 'general answers (once per model)', sample: 'teacher samples', train: 'training', score: 'scoring', judge: 'judging' };
+
+/** An estimate's phases in the order they run, as the editor's confirmation and `distill --dry-run` say them: "training 4 min, scoring 26 s". */
+export function describePhaseTimes(phases: PhaseTimes): string {
+  return TIMED_PHASES.flatMap((p) => {
+    const s = phases[p];
+    return s === undefined ? [] : [`${PHASE_NAMES[p]} ${s < 90 ? `${String(Math.max(1, Math.round(s)))} s` : `${String(Math.round(s / 60))} min`}`];
+  }).join(', ');
+}
+
 /** The training sets of the earlier finished own-data iterations that still exist on disk, oldest first. */
 export function earlierTrainingSets(store: Store, before: number): string[] {
   return store.iterations

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { DatasetError } from '../../core/distill/dataset.js';
 import { summarizeIteration } from '../../core/distill/ledger.js';
-import { BUILTIN_MODEL, DEFAULT_ROUND_CONFIG, estimateRound, parseRoundConfig, resumeRound, ROUND_SIZES, RoundConfigError, roundSizeOf, runRound, TIMED_PHASES, type PhaseTimes, type RoundConfig, type TimedPhase, type RoundEnvironment, type RoundEstimate, type RoundEvent } from '../../core/distill/round.js';
+import { BUILTIN_MODEL, DEFAULT_ROUND_CONFIG, describePhaseTimes, estimateMinutes, estimateRound, parseRoundConfig, resumeRound, ROUND_SIZES, RoundConfigError, roundSizeOf, runRound, TIMED_PHASES, type PhaseTimes, type RoundConfig, type RoundEnvironment, type RoundEstimate, type RoundEvent } from '../../core/distill/round.js';
 import { llmJudge, type LlmJudge } from '../../core/distill/judge.js';
 import { RoundBusyError } from '../../core/distill/roundLock.js';
 import { resumeWorldRound, runWorldRound, type World, type WorldRoundEnvironment } from '../../core/distill/worldRound.js';
@@ -292,9 +292,8 @@ async function ownDataRounds(ctx: InternalizeContext, setRunning: (r: Running | 
     throw error;
   }
   const s = estimate.stats;
-  const minutes = (seconds: number): string => `${String(Math.max(1, Math.round(seconds / 60)))} min`;
   const go = await vscode.window.showInformationMessage(
-    `Train ${roundConfig.model === BUILTIN_MODEL ? 'SmolLM2-135M-Instruct' : basename(roundConfig.model)} on ${String(s.trainRecords)} decision states from ${String(s.trajectories)} trajectories (${String(s.heldoutRecords)} held out for scoring), about ${String(s.trainTokens)} tokens × ${String(roundConfig.epochs)} epoch${roundConfig.epochs === 1 ? '' : 's'}: about ${minutes(estimate.seconds)} for the first iteration, ${minutes(estimate.loopSeconds(iterations))} for ${String(iterations)} iteration${iterations === 1 ? '' : 's'}.`,
+    `Train ${roundConfig.model === BUILTIN_MODEL ? 'SmolLM2-135M-Instruct' : basename(roundConfig.model)} on ${String(s.trainRecords)} decision states from ${String(s.trajectories)} trajectories (${String(s.heldoutRecords)} held out for scoring), about ${String(s.trainTokens)} tokens × ${String(roundConfig.epochs)} epoch${roundConfig.epochs === 1 ? '' : 's'}: about ${estimateMinutes(estimate.seconds)} for the first iteration, ${estimateMinutes(estimate.loopSeconds(iterations))} for ${String(iterations)} iteration${iterations === 1 ? '' : 's'}.`,
     { modal: true, detail: estimateDetail(estimate, roundConfig) },
     'Start',
   );
@@ -326,18 +325,12 @@ async function resumeOwnData(ctx: InternalizeContext, number: number, setRunning
   await watchedIteration(ctx, number, ownDataWatch('your principles, resumed', true, phases, (hooks) => resumeRound({ ...env, ...hooks }, number)), setRunning, status);
 }
 
-const ESTIMATE_LABELS: Readonly<Record<TimedPhase, string>> = { general: 'general answers (once per model)', sample: 'teacher samples', train: 'training', score: 'scoring', judge: 'judging' };
-
 /** The confirmation's detail: what the caps left out, what each phase takes, and where the rates came from. */
 function estimateDetail(estimate: RoundEstimate, roundConfig: RoundConfig): string {
   const s = estimate.stats;
-  const parts = TIMED_PHASES.flatMap((p) => {
-    const seconds = estimate.phases[p];
-    return seconds === undefined ? [] : [`${ESTIMATE_LABELS[p]} ${seconds < 90 ? `${String(Math.max(1, Math.round(seconds)))} s` : `${String(Math.round(seconds / 60))} min`}`];
-  });
   return [
     `${String(s.truncatedStates)} states are cut to ${String(roundConfig.contextTokens)} tokens.${s.capped === undefined ? '' : ` The size leaves out ${String(s.capped.train)} training and ${String(s.capped.heldout)} held-out states.`}`,
-    `First iteration: ${parts.join(', ')}.${estimate.replayTokens > 0 ? ` Training replays about ${String(estimate.replayTokens)} tokens of earlier iterations' records.` : ''}${estimate.generalCached ? " The base model's general answers are on disk already." : ''} Each later iteration of this loop also replays the records of those before it.`,
+    `First iteration: ${describePhaseTimes(estimate.phases)}.${estimate.replayTokens > 0 ? ` Training replays about ${String(estimate.replayTokens)} tokens of earlier iterations' records.` : ''}${estimate.generalCached ? " The base model's general answers are on disk already." : ''} Each later iteration of this loop also replays the records of those before it.`,
     `The time is ${estimate.basis === 'assumed' ? 'a rough guess before anything was measured on this machine' : `from the rates measured in ${estimate.basis}`}.`,
   ].join(' ');
 }

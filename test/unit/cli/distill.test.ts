@@ -31,7 +31,7 @@ test('--dry-run on a temp store estimates records, tokens and time, and trains n
   const text = run.out.join('');
   assert.match(text, /A round on smollm2-135m-instruct \(off-policy, step-wise cumulative, k 3\) would train on \d+ states and score on \d+ held-out states, from 7 trajectories/u);
   assert.match(text, /About \d+ tokens per epoch, 2 epochs; \d+ states cut to 512 tokens/u);
-  assert.match(text, /Estimated time: about \d+ min for the first iteration \(general answers \d+ s, training \d+ (s|min), scoring \d+ (s|min)\), \d+ min for 1 iteration, training at 55 tokens\/s \(assumed for a ~135M model on CPU/u);
+  assert.match(text, /Estimated time: about \d+ min for the first iteration \(general answers \(once per model\) \d+ s, training \d+ (s|min), scoring \d+ (s|min)\), \d+ min for 1 iteration, training at 55 tokens\/s \(assumed for a ~135M model on CPU/u);
   const { openStore } = await import('../../../src/core/store/index.js');
   const store = openStore(join(dir, 'internalize.db'));
   assert.deepEqual(store.iterations.list(), [], 'a dry run writes no iteration');
